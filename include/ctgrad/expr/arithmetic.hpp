@@ -1,0 +1,221 @@
+#pragma once
+// ctgrad/expr/arithmetic.hpp: + - * / and unary minus, each op defined in one place:
+// evaluation, local vector-Jacobian rules, printing and simplification.
+//
+//   auto x = ctgrad::input<"x", 2>;
+//   auto y = (x - ctgrad::constant<1>) * x / ctgrad::constant<2>;
+//
+// Operands broadcast as described in ctgrad/core/shape.hpp. Simplifications (as you build):
+// x+0, x-0, x*1, x/1, --x, constant folding, constants moved to the left of a product so that
+// 2*x and x*2 are the same type, and x/c rewritten as (1/c)*x.
+#include <string>
+
+#include "ctgrad/expr/node.hpp"
+
+namespace ctgrad {
+
+namespace detail {
+template <class E>
+struct is_zero_impl : std::bool_constant<is_constant_value_v<E, rational{0}>> {};
+template <class Ref>
+struct is_zero_impl<node<broadcast_op, zero_node, Ref>> : std::true_type {};
+}  // namespace detail
+
+/// True for the constant 0 and for `zeros_like(x)`.
+template <class E>
+inline constexpr bool is_zero_v = detail::is_zero_impl<std::remove_cvref_t<E>>::value;
+
+/// Elementwise operations share their shape rule: the broadcast of the operands' shapes.
+struct elementwise_base : elementwise_op {
+  template <class... Args>
+  static constexpr static_shape result_shape() {
+    return detail::broadcast_shapes(std::array<static_shape, sizeof...(Args)>{Args::shape...});
+  }
+};
+
+struct neg_op;
+struct add_op;
+struct sub_op;
+struct mul_op;
+struct div_op;
+
+template <Expression A>
+constexpr auto operator-(A a) { return make_node<neg_op>(a); }
+template <Expression A, Expression B>
+constexpr auto operator+(A a, B b) { return make_node<add_op>(a, b); }
+template <Expression A, Expression B>
+constexpr auto operator-(A a, B b) { return make_node<sub_op>(a, b); }
+template <Expression A, Expression B>
+constexpr auto operator*(A a, B b) { return make_node<mul_op>(a, b); }
+template <Expression A, Expression B>
+constexpr auto operator/(A a, B b) { return make_node<div_op>(a, b); }
+
+namespace detail {
+template <class E>
+struct negated {
+  static constexpr bool value = false;
+};
+template <class X>
+struct negated<node<neg_op, X>> {
+  static constexpr bool value = true;
+  using operand = X;
+};
+/// A product whose left factor is a constant: `c * x`.
+template <class E>
+struct scaled {
+  static constexpr bool value = false;
+};
+template <rational C, class X>
+struct scaled<node<mul_op, constant_node<C>, X>> {
+  static constexpr bool value = true;
+  static constexpr rational factor = C;
+  using operand = X;
+};
+/// Dropping an operand is only a simplification when it leaves the static shape unchanged.
+template <class Kept, class... All>
+inline constexpr bool keeps_shape =
+    Kept::shape == broadcast_shapes(std::array<static_shape, sizeof...(All)>{All::shape...});
+}  // namespace detail
+
+/// -a
+struct neg_op : elementwise_base {
+  static constexpr notation kind = notation::prefix;
+  static constexpr int prec = precedence::unary;
+  template <class...>
+  static std::string symbol() { return "-"; }
+
+  template <class T>
+  static constexpr T apply(T a) { return -a; }
+
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self, A) { return -g; }
+
+  template <class A>
+  static constexpr auto simplify(A) {
+    if constexpr (is_constant_v<A>) return constant_node<-A::value>{};
+    else if constexpr (detail::negated<A>::value) return typename detail::negated<A>::operand{};
+    else if constexpr (detail::scaled<A>::value)
+      return constant_node<-detail::scaled<A>::factor>{} * typename detail::scaled<A>::operand{};
+    else return no_rewrite{};
+  }
+};
+
+/// a + b
+struct add_op : elementwise_base {
+  static constexpr notation kind = notation::infix;
+  static constexpr int prec = precedence::additive;
+  template <class...>
+  static std::string symbol() { return "+"; }
+
+  template <class T>
+  static constexpr T apply(T a, T b) { return a + b; }
+
+  template <std::size_t, class G, class Self, class A, class B>
+  static constexpr auto vjp(G g, Self, A, B) { return g; }
+
+  template <class A, class B>
+  static constexpr auto simplify(A a, B b) {
+    if constexpr (is_constant_v<A> && is_constant_v<B>) return constant_node<A::value + B::value>{};
+    else if constexpr (is_zero_v<A> && detail::keeps_shape<B, A, B>) return b;
+    else if constexpr (is_zero_v<B> && detail::keeps_shape<A, A, B>) return a;
+    else if constexpr (detail::negated<B>::value) return a - typename detail::negated<B>::operand{};
+    else if constexpr (detail::negated<A>::value) return b - typename detail::negated<A>::operand{};
+    else return no_rewrite{};
+  }
+};
+
+/// a - b
+struct sub_op : elementwise_base {
+  static constexpr notation kind = notation::infix;
+  static constexpr int prec = precedence::additive;
+  template <class...>
+  static std::string symbol() { return "-"; }
+
+  template <class T>
+  static constexpr T apply(T a, T b) { return a - b; }
+
+  template <std::size_t I, class G, class Self, class A, class B>
+  static constexpr auto vjp(G g, Self, A, B) {
+    if constexpr (I == 0) return g;
+    else return -g;
+  }
+
+  template <class A, class B>
+  static constexpr auto simplify(A a, B b) {
+    if constexpr (is_constant_v<A> && is_constant_v<B>) return constant_node<A::value - B::value>{};
+    else if constexpr (is_zero_v<B> && detail::keeps_shape<A, A, B>) return a;
+    else if constexpr (is_zero_v<A> && detail::keeps_shape<B, A, B>) return -b;
+    else if constexpr (detail::negated<B>::value) return a + typename detail::negated<B>::operand{};
+    else return no_rewrite{};
+  }
+};
+
+/// a * b
+struct mul_op : elementwise_base {
+  static constexpr notation kind = notation::infix;
+  static constexpr int prec = precedence::multiplicative;
+  template <class...>
+  static std::string symbol() { return "*"; }
+
+  template <class T>
+  static constexpr T apply(T a, T b) { return a * b; }
+
+  template <std::size_t I, class G, class Self, class A, class B>
+  static constexpr auto vjp(G g, Self, A a, B b) {
+    if constexpr (I == 0) return g * b;
+    else return g * a;
+  }
+
+  template <class A, class B>
+  static constexpr auto simplify(A a, B b) {
+    if constexpr (is_constant_v<A> && is_constant_v<B>) return constant_node<A::value * B::value>{};
+    else if constexpr (is_constant_value_v<A, rational{1}>) return b;
+    else if constexpr (is_constant_value_v<B, rational{1}>) return a;
+    else if constexpr (is_constant_value_v<A, rational{-1}>) return -b;
+    else if constexpr (is_constant_value_v<B, rational{-1}>) return -a;
+    else if constexpr (is_constant_v<B>) return b * a;  // constants to the left: 2*x == x*2
+    else if constexpr (is_constant_v<A> && detail::scaled<B>::value)
+      return constant_node<A::value * detail::scaled<B>::factor>{} * typename detail::scaled<B>::operand{};
+    else if constexpr (detail::negated<A>::value && detail::negated<B>::value)
+      return typename detail::negated<A>::operand{} * typename detail::negated<B>::operand{};
+    else if constexpr (detail::negated<B>::value) return -(a * typename detail::negated<B>::operand{});
+    else if constexpr (detail::negated<A>::value && !is_constant_v<B>)
+      return -(typename detail::negated<A>::operand{} * b);
+    else return no_rewrite{};
+  }
+};
+
+/// a / b
+struct div_op : elementwise_base {
+  static constexpr notation kind = notation::infix;
+  static constexpr int prec = precedence::multiplicative;
+  template <class...>
+  static std::string symbol() { return "/"; }
+
+  template <class T>
+  static constexpr T apply(T a, T b) { return a / b; }
+
+  // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -(a/b)/b, which reuses the node a/b itself.
+  template <std::size_t I, class G, class Self, class A, class B>
+  static constexpr auto vjp(G g, Self self, A, B b) {
+    if constexpr (I == 0) return g / b;
+    else return -(g * self / b);
+  }
+
+  template <class A, class B>
+  static constexpr auto simplify(A a, B b) {
+    if constexpr (is_constant_v<B>) {
+      static_assert(B::value.num != 0, "ctgrad: division by the constant 0");
+      if constexpr (is_constant_v<A>) return constant_node<A::value / B::value>{};
+      else return constant_node<rational{1} / B::value>{} * a;
+    } else if constexpr (detail::negated<A>::value && detail::negated<B>::value) {
+      return typename detail::negated<A>::operand{} / typename detail::negated<B>::operand{};
+    } else if constexpr (detail::negated<A>::value) {
+      return -(typename detail::negated<A>::operand{} / b);
+    } else {
+      return no_rewrite{};
+    }
+  }
+};
+
+}  // namespace ctgrad

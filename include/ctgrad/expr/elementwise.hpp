@@ -1,0 +1,134 @@
+#pragma once
+// ctgrad/expr/elementwise.hpp: elementwise functions: square, sqrt, rsqrt, exp, log, tanh and
+// integer powers. Each is defined in one place: evaluation, local rule, printing, rewrites.
+//
+//   auto x = ctgrad::input<"x", 1>;
+//   auto y = ctgrad::tanh(ctgrad::exp(x)) + ctgrad::pow<3>(x);
+//
+// Local rules reuse the node's own value where that is cheaper (d exp(x) = exp(x) dx,
+// d sqrt(x) = dx / (2 sqrt(x))), so a derived gradient shares nodes with the forward pass.
+#include <cmath>
+#include <string>
+
+#include "ctgrad/expr/reduction.hpp"
+
+namespace ctgrad {
+
+struct square_op;
+struct sqrt_op;
+struct rsqrt_op;
+struct exp_op;
+struct log_op;
+struct tanh_op;
+template <int N>
+struct pow_op;
+
+template <Expression A> constexpr auto square(A a) { return make_node<square_op>(a); }
+template <Expression A> constexpr auto sqrt(A a) { return make_node<sqrt_op>(a); }
+template <Expression A> constexpr auto rsqrt(A a) { return make_node<rsqrt_op>(a); }
+template <Expression A> constexpr auto exp(A a) { return make_node<exp_op>(a); }
+template <Expression A> constexpr auto log(A a) { return make_node<log_op>(a); }
+template <Expression A> constexpr auto tanh(A a) { return make_node<tanh_op>(a); }
+/// x^N for an integer N (negative allowed); pow<1>(x) is x, pow<2>(x) is square(x).
+template <int N, Expression A> constexpr auto pow(A a) { return make_node<pow_op<N>>(a); }
+
+/// Base of unary functions printed as calls: name(x).
+struct unary_function_base : elementwise_base {
+  static constexpr notation kind = notation::call;
+  static constexpr int prec = precedence::atom;
+};
+
+/// x^2
+struct square_op : elementwise_base {
+  static constexpr notation kind = notation::postfix;
+  static constexpr int prec = precedence::power;
+  template <class...>
+  static std::string symbol() { return "^2"; }
+
+  template <class T>
+  static constexpr T apply(T a) { return a * a; }
+
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self, A a) { return g * (constant<2> * a); }
+};
+
+/// sqrt(x)
+struct sqrt_op : unary_function_base {
+  template <class...>
+  static std::string symbol() { return "sqrt"; }
+  template <class T>
+  static T apply(T a) { using std::sqrt; return sqrt(a); }
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self self, A) { return g / (constant<2> * self); }
+};
+
+/// 1/sqrt(x)
+struct rsqrt_op : unary_function_base {
+  template <class...>
+  static std::string symbol() { return "rsqrt"; }
+  template <class T>
+  static T apply(T a) { using std::sqrt; return T(1) / sqrt(a); }
+  // d x^(-1/2) = -1/2 x^(-3/2) dx = -1/2 rsqrt(x)^3 dx
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self self, A) { return constant<-1, 2> * (g * pow<3>(self)); }
+};
+
+/// exp(x)
+struct exp_op : unary_function_base {
+  template <class...>
+  static std::string symbol() { return "exp"; }
+  template <class T>
+  static T apply(T a) { using std::exp; return exp(a); }
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self self, A) { return g * self; }
+};
+
+/// log(x), the natural logarithm
+struct log_op : unary_function_base {
+  template <class...>
+  static std::string symbol() { return "log"; }
+  template <class T>
+  static T apply(T a) { using std::log; return log(a); }
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self, A a) { return g / a; }
+};
+
+/// tanh(x)
+struct tanh_op : unary_function_base {
+  template <class...>
+  static std::string symbol() { return "tanh"; }
+  template <class T>
+  static T apply(T a) { using std::tanh; return tanh(a); }
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self self, A) { return g * (constant<1> - square(self)); }
+};
+
+/// x^N, N an integer other than 0, 1 and 2 (those are rewritten to ones_like(x), x, square(x)).
+template <int N>
+struct pow_op : elementwise_base {
+  static constexpr notation kind = notation::postfix;
+  static constexpr int prec = precedence::power;
+  template <class...>
+  static std::string symbol() { return N < 0 ? "^(" + std::to_string(N) + ")" : "^" + std::to_string(N); }
+
+  template <class T>
+  static constexpr T apply(T a) {
+    T r = 1;
+    T b = N < 0 ? T(1) / a : a;
+    for (int k = N < 0 ? -N : N; k > 0; --k) r *= b;
+    return r;
+  }
+
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self, A a) { return constant<N> * (g * pow<N - 1>(a)); }
+
+  template <class A>
+  static constexpr auto simplify(A a) {
+    if constexpr (N == 0) return ones_like(a);
+    else if constexpr (N == 1) return a;
+    else if constexpr (N == 2) return square(a);
+    else return no_rewrite{};
+  }
+};
+
+}  // namespace ctgrad

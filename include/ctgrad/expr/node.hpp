@@ -1,0 +1,167 @@
+#pragma once
+// ctgrad/expr/node.hpp: what an expression is.
+//
+// A node is an empty type. `node<Op, Args...>` applies the operation `Op` to the child nodes
+// `Args...`; leaves are named inputs (`input_node<"x", 2>`) and exact constants
+// (`constant_node<rational{1, 2}>`). Because nodes carry no data, two identical
+// subexpressions are the same type: common-subexpression elimination is type identity.
+//
+//   auto x = ctgrad::input<"x", 2>;
+//   auto y = x * x;                      // node<mul_op, input_node<"x", 2>, input_node<"x", 2>>
+//   static_assert(std::is_same_v<decltype(y), decltype(x * x)>);
+//
+// An operation is a struct that says, in one place, how its nodes are evaluated, how they are
+// differentiated (one local vector-Jacobian rule per operand), how they print and how they
+// simplify. ctgrad's own operations live in the other headers of this folder; users add
+// theirs through the same `make_node<Op>(args...)` (see examples/custom_op.cpp).
+#include <concepts>
+#include <cstddef>
+#include <string>
+#include <type_traits>
+
+#include "ctgrad/core/fixed_string.hpp"
+#include "ctgrad/core/rational.hpp"
+#include "ctgrad/core/shape.hpp"
+
+namespace ctgrad {
+
+/// Every node type derives from this tag.
+struct expression_tag {};
+
+/// An expression: a node type (an empty object standing for its type).
+template <class E>
+concept Expression = std::derived_from<std::remove_cvref_t<E>, expression_tag> &&
+                     std::is_empty_v<std::remove_cvref_t<E>>;
+
+/// How a node prints as text (the LaTeX and Markdown renderers build on the same facts).
+enum class notation {
+  infix,    // a + b
+  prefix,   // -a
+  call,     // exp(a), sum<0>(a)
+  postfix,  // a^2
+};
+
+/// Precedence levels for infix and prefix printing; higher binds tighter.
+namespace precedence {
+inline constexpr int additive = 1;
+inline constexpr int multiplicative = 2;
+inline constexpr int unary = 3;
+inline constexpr int power = 4;
+inline constexpr int atom = 5;
+}  // namespace precedence
+
+// ---------------------------------------------------------------------------------------------
+// Kinds of operation. The evaluator and the graph algorithms dispatch on these; users define
+// elementwise operations (any arity), the other kinds belong to ctgrad.
+
+/// An elementwise operation: `static T apply(T...)` evaluates one element.
+struct elementwise_op {};
+/// A sum over some axes whose result keeps the reduced axes with extent 1.
+struct reduction_op {};
+/// `broadcast_like(g, ref)`: g expanded to the shape of ref (defined in expr/reduction.hpp).
+struct broadcast_op;
+
+/// An operation applied to children `Args...`.
+template <class Op, class... Args>
+struct node : expression_tag {
+  using op = Op;
+  static constexpr static_shape shape = Op::template result_shape<Args...>();
+};
+
+/// A named input of rank `Rank`. Its values arrive only when the expression is evaluated.
+template <fixed_string Name, std::size_t Rank>
+struct input_node : expression_tag {
+  static_assert(Rank <= max_rank, "ctgrad: an input's rank exceeds ctgrad::max_rank");
+  static constexpr auto name = Name;
+  static constexpr static_shape shape{Rank, 0};
+};
+
+/// An exact rational constant of rank 0 (it broadcasts against anything).
+template <rational V>
+struct constant_node : expression_tag {
+  static constexpr rational value = V;
+  static constexpr static_shape shape{0, 0};
+};
+
+/// `ctgrad::input<"x", 2>` is the rank-2 input named "x"; rank 0 for scalars such as eps.
+template <fixed_string Name, std::size_t Rank>
+inline constexpr input_node<Name, Rank> input{};
+
+/// `ctgrad::constant<2>`, `ctgrad::constant<1, 2>`: exact constants.
+template <std::int64_t Num, std::int64_t Den = 1>
+inline constexpr constant_node<rational{Num, Den}> constant{};
+
+using zero_node = constant_node<rational{0}>;
+using one_node = constant_node<rational{1}>;
+
+// ---------------------------------------------------------------------------------------------
+// Traits.
+
+template <class E>
+inline constexpr static_shape shape_of = std::remove_cvref_t<E>::shape;
+
+template <class E>
+inline constexpr std::size_t rank_of = shape_of<E>.rank;
+
+template <class E>
+struct is_input : std::false_type {};
+template <fixed_string N, std::size_t R>
+struct is_input<input_node<N, R>> : std::true_type {};
+template <class E>
+inline constexpr bool is_input_v = is_input<std::remove_cvref_t<E>>::value;
+
+template <class E>
+struct is_constant : std::false_type {};
+template <rational V>
+struct is_constant<constant_node<V>> : std::true_type {};
+template <class E>
+inline constexpr bool is_constant_v = is_constant<std::remove_cvref_t<E>>::value;
+
+template <class E, rational V>
+inline constexpr bool is_constant_value_v = std::is_same_v<std::remove_cvref_t<E>, constant_node<V>>;
+
+/// The children of a node, as a pack carried by `type_list`.
+template <class... Ts>
+struct type_list {
+  static constexpr std::size_t size = sizeof...(Ts);
+};
+
+template <class E>
+struct children_of {
+  using type = type_list<>;
+};
+template <class Op, class... Args>
+struct children_of<node<Op, Args...>> {
+  using type = type_list<Args...>;
+};
+template <class E>
+using children_t = typename children_of<E>::type;
+
+// ---------------------------------------------------------------------------------------------
+// Construction.
+
+/// Marker an operation's `simplify` returns when no rewrite applies.
+struct no_rewrite {};
+
+namespace detail {
+template <class Op, class... Args>
+concept has_simplify = requires { Op::simplify(Args{}...); };
+}  // namespace detail
+
+/// The one way nodes are made: `make_node<Op>(args...)` applies `Op`'s simplification rules
+/// (when it has any) and otherwise returns `node<Op, Args...>{}`. Operator overloads and
+/// functions such as `exp(x)` are thin wrappers over it, and so are users' own operations.
+template <class Op, Expression... Args>
+constexpr auto make_node(Args...) {
+  if constexpr (detail::has_simplify<Op, Args...>) {
+    using rewritten = decltype(Op::simplify(Args{}...));
+    if constexpr (!std::is_same_v<rewritten, no_rewrite>)
+      return rewritten{};
+    else
+      return node<Op, Args...>{};
+  } else {
+    return node<Op, Args...>{};
+  }
+}
+
+}  // namespace ctgrad
