@@ -108,7 +108,7 @@ struct reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>> {
     else return fit_to<N>(P::op::template vjp<I>(G{}, P{}, Args{}...));
   }
   template <class... Cs>
-  static constexpr auto fold_adjoints(Cs... cs) {
+  static constexpr auto fold_adjoints(Cs...) {
     return (no_adjoint_box<no_adjoint>{} + ... + no_adjoint_box<Cs>{}).value();
   }
   // Left fold helper: sums contributions, skipping the empty ones.

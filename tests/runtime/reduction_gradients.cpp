@@ -1,0 +1,69 @@
+// Reductions and broadcasting: derived gradients against central finite differences in double.
+#include <catch2/catch.hpp>
+
+#include "support/finite_difference.hpp"
+
+namespace {
+auto x = ctgrad::input<"x", 2>;
+auto v = ctgrad::input<"v", 1>;
+auto s = ctgrad::input<"s", 0>;
+auto t = ctgrad::input<"t", 3>;
+const std::array<std::size_t, 2> ext{5, 3};
+const auto xv = ctgrad_test::random_vector(15, 31, -2.0, 2.0);
+const auto vv = ctgrad_test::random_vector(3, 32, 0.5, 2.0);
+const std::vector<double> sv{0.7};
+const std::array<std::size_t, 3> text{2, 3, 4};
+const auto tv = ctgrad_test::random_vector(24, 33, -1.0, 1.0);
+
+auto bx = [] { return ctgrad::bind(x, ctgrad::view<const double, 2>(xv.data(), ext)); };
+auto bv = [] { return ctgrad::bind(v, ctgrad::view<const double, 1>(vv.data(), {3})); };
+auto bs = [] { return ctgrad::bind(s, 0.7); };
+}  // namespace
+
+TEST_CASE("sums over axes match finite differences", "[gradients]") {
+  CHECK(ctgrad_test::check_gradient(ctgrad::sum<0>(x), x, xv, ext).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(ctgrad::sum<1>(x), x, xv, ext).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(ctgrad::sum<0, 1>(ctgrad::square(x)), x, xv, ext).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(ctgrad::sum<0, 2>(t * t * t), t, tv, text).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(ctgrad::sum<1>(ctgrad::exp(t)), t, tv, text).relative_error <= 1e-6);
+}
+
+TEST_CASE("mean and variance (composites) match finite differences", "[gradients]") {
+  CHECK(ctgrad_test::check_gradient(ctgrad::mean<0>(x), x, xv, ext).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(ctgrad::variance<0>(x), x, xv, ext).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(ctgrad::variance<1>(x), x, xv, ext).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(ctgrad::variance<0, 2>(t), t, tv, text).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(x - ctgrad::mean<1>(x), x, xv, ext).relative_error <= 1e-6);
+}
+
+TEST_CASE("broadcasting a lower-rank operand sums its gradient over the broadcast axes", "[gradients]") {
+  // v (rank 1) broadcasts along axis 0 of x; s (rank 0) along both axes.
+  CHECK(ctgrad_test::check_gradient(x * v + s, v, vv, {3}, bx(), bs()).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(x * v + s, x, xv, ext, bv(), bs()).relative_error <= 1e-6);
+  const std::vector<double> s_data{0.7};
+  CHECK(ctgrad_test::check_gradient(ctgrad::exp(x * s) / v, s, s_data, {}, bx(), bv()).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(ctgrad::sum<0>(x) * v, v, vv, {3}, bx()).relative_error <= 1e-6);
+}
+
+TEST_CASE("broadcasting a kept (unit) axis matches finite differences", "[gradients]") {
+  // sum<1>(t) has shape 2 x 1 x 4 and broadcasts along axis 1 of t
+  CHECK(ctgrad_test::check_gradient(t * ctgrad::sum<1>(t), t, tv, text).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(ctgrad::sum<0>(x) * ctgrad::sum<1>(x), x, xv, ext).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(ctgrad::tanh(x / ctgrad::sum<0, 1>(ctgrad::square(x))), x, xv, ext)
+            .relative_error <= 1e-6);
+}
+
+TEST_CASE("batch norm's derived gradients match finite differences", "[gradients][batch_norm]") {
+  auto g = ctgrad::input<"gamma", 1>;
+  auto b = ctgrad::input<"beta", 1>;
+  auto eps = ctgrad::input<"eps", 0>;
+  auto y = ctgrad::nn::batch_norm_train(x, g, b, eps);
+  const auto gv = ctgrad_test::random_vector(3, 34, 0.5, 2.0);
+  const auto bv2 = ctgrad_test::random_vector(3, 35);
+  auto bg = ctgrad::bind(g, ctgrad::view<const double, 1>(gv.data(), {3}));
+  auto bb = ctgrad::bind(b, ctgrad::view<const double, 1>(bv2.data(), {3}));
+  auto be = ctgrad::bind(eps, 1e-5);
+  CHECK(ctgrad_test::check_gradient(y, x, xv, ext, bg, bb, be).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(y, g, gv, {3}, bx(), bb, be).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(y, b, bv2, {3}, bx(), bg, be).relative_error <= 1e-6);
+}
