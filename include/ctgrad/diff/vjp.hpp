@@ -155,12 +155,12 @@ constexpr auto vjp(outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>) {
   return std::tuple{pass::template gradient<Ws>()...};
 }
 
-/// Gradient of a scalar-valued (rank-0) expression: vjp with seed 1.
+/// Gradient of a scalar-valued expression (rank 0, or every axis reduced): vjp with seed 1.
 template <Expression L, class... Ws>
 constexpr auto grad(L, wrt_t<Ws...> w) {
-  static_assert(L::shape.rank == 0,
-                "ctgrad: grad(loss, wrt(...)) needs a rank-0 loss; reduce it first (sum<...>) or "
-                "use vjp() with a seed");
+  static_assert(L::shape.unit_mask == (std::uint32_t{1} << L::shape.rank) - 1U,
+                "ctgrad: grad(loss, wrt(...)) needs a scalar loss (rank 0, or summed over every "
+                "axis); reduce it first (sum<...>) or use vjp() with a seed");
   return vjp(outputs_t<L>{}, seeds_t<one_node>{}, w);
 }
 
