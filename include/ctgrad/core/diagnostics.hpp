@@ -23,7 +23,8 @@ template <char... InputName>
 struct no_value_is_bound_for_input {
   static_assert(detail::false_for_name<InputName...>,
                 "ctgrad::evaluate(): an input of the expression has no value bound; its name is "
-                "spelled out in 'no_value_is_bound_for_input<...>' above. Pass "
+                "spelled out, one character per template argument, in "
+                "'no_value_is_bound_for_input<...>' in this error's instantiation context. Pass "
                 "ctgrad::bind(input, view) for it.");
 };
 
@@ -32,16 +33,17 @@ template <char... InputName>
 struct input_is_bound_to_a_tensor_of_another_rank {
   static_assert(detail::false_for_name<InputName...>,
                 "ctgrad::bind(): the input spelled out in "
-                "'input_is_bound_to_a_tensor_of_another_rank<...>' above is bound to a view whose "
-                "rank differs from the rank it was declared with.");
+                "'input_is_bound_to_a_tensor_of_another_rank<...>' (this error's instantiation "
+                "context) is bound to a view whose rank differs from the rank it was declared "
+                "with.");
 };
 
 /// Error: two bindings for one input.
 template <char... InputName>
 struct input_is_bound_twice {
   static_assert(detail::false_for_name<InputName...>,
-                "ctgrad::evaluate(): the input spelled out in 'input_is_bound_twice<...>' above "
-                "has two bindings; pass one.");
+                "ctgrad::evaluate(): the input spelled out in 'input_is_bound_twice<...>' (this "
+                "error's instantiation context) has two bindings; pass one.");
 };
 
 namespace detail {

@@ -10,6 +10,8 @@
 // (axes kept by a reduction); which axes broadcast is therefore known to the compiler and the
 // adjoint of a broadcast (a sum over those axes) is decided at compile time.
 #include <array>
+#include <bit>
+#include <utility>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -36,6 +38,25 @@ struct axes_t {
 };
 
 namespace detail {
+
+template <std::uint32_t Mask>
+struct mask_positions {
+  static constexpr std::size_t count = static_cast<std::size_t>(std::popcount(Mask));
+  static constexpr std::array<std::size_t, count> make() {
+    std::array<std::size_t, count> pos{};
+    std::size_t k = 0;
+    for (std::size_t a = 0; a < 32; ++a)
+      if ((Mask >> a) & 1U) pos[k++] = a;
+    return pos;
+  }
+  static constexpr std::array<std::size_t, count> value = make();
+};
+template <std::uint32_t Mask, std::size_t... I>
+auto axes_from_mask(std::index_sequence<I...>) -> axes_t<mask_positions<Mask>::value[I]...>;
+
+/// The axes set of a bit mask: axes_from_mask_t<0b101> is axes_t<0, 2>.
+template <std::uint32_t Mask>
+using axes_from_mask_t = decltype(axes_from_mask<Mask>(std::make_index_sequence<std::popcount(Mask)>{}));
 
 /// Axis `a` of a rank-`r` operand seen inside a rank-`R` result (right alignment).
 constexpr std::size_t aligned_axis(std::size_t a, std::size_t r, std::size_t R) { return a + R - r; }

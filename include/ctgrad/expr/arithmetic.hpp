@@ -71,6 +71,16 @@ struct scaled<node<mul_op, constant_node<C>, X>> {
   static constexpr rational factor = C;
   using operand = X;
 };
+/// `broadcast_like(c, ref)` for a constant c: c spread over ref's shape.
+template <class E>
+struct spread_constant {
+  static constexpr bool value = false;
+};
+template <rational C, class Ref>
+struct spread_constant<node<broadcast_op, constant_node<C>, Ref>> {
+  static constexpr bool value = true;
+  using constant = constant_node<C>;
+};
 /// Dropping an operand is only a simplification when it leaves the static shape unchanged.
 template <class Kept, class... All>
 inline constexpr bool keeps_shape =
@@ -174,6 +184,11 @@ struct mul_op : elementwise_base {
     else if constexpr (is_constant_value_v<A, rational{-1}>) return -b;
     else if constexpr (is_constant_value_v<B, rational{-1}>) return -a;
     else if constexpr (is_constant_v<B>) return b * a;  // constants to the left: 2*x == x*2
+    // broadcast_like(c, ref) * b == c * b when b already has ref's shape
+    else if constexpr (detail::spread_constant<A>::value && B::shape == A::shape)
+      return typename detail::spread_constant<A>::constant{} * b;
+    else if constexpr (detail::spread_constant<B>::value && A::shape == B::shape)
+      return typename detail::spread_constant<B>::constant{} * a;
     else if constexpr (is_constant_v<A> && detail::scaled<B>::value)
       return constant_node<A::value * detail::scaled<B>::factor>{} * typename detail::scaled<B>::operand{};
     else if constexpr (detail::negated<A>::value && detail::negated<B>::value)

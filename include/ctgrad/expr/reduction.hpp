@@ -113,6 +113,8 @@ struct broadcast_op : shape_function_op {
   template <class G, class Ref>
   static constexpr auto simplify(G g, Ref) {
     if constexpr (G::shape == Ref::shape) return g;
+    else if constexpr (detail::negated<G>::value)
+      return -make_node<broadcast_op>(typename detail::negated<G>::operand{}, Ref{});
     else if constexpr (detail::broadcast_parts<G>::value)
       return make_node<broadcast_op>(typename detail::broadcast_parts<G>::payload{}, Ref{});
     else if constexpr (!std::is_same_v<detail::shape_rep_t<Ref>, Ref>)
@@ -161,6 +163,8 @@ struct sum_op<axes_t<Axes...>> : reduction_op {
   static constexpr auto simplify(A) {
     constexpr bool already_unit = (A::shape.unit_mask & axes::mask) == axes::mask;
     if constexpr (already_unit) return A{};
+    else if constexpr (detail::negated<A>::value)
+      return -make_node<sum_op>(typename detail::negated<A>::operand{});
     else if constexpr (detail::broadcast_parts<A>::value) {
       // sum over Axes of broadcast_like(g, ref), g unit on those axes: count * g
       using g = typename detail::broadcast_parts<A>::payload;
@@ -196,6 +200,10 @@ struct reduce_to_op : reduction_op {
   template <class A>
   static constexpr auto simplify(A a) {
     if constexpr (A::shape == S) return a;
+    else if constexpr (A::shape.rank == S.rank)  // no axis dropped: a plain sum, shared with sum<...>
+      return make_node<sum_op<detail::axes_from_mask_t<S.unit_mask & ~A::shape.unit_mask>>>(a);
+    else if constexpr (detail::negated<A>::value)
+      return -make_node<reduce_to_op>(typename detail::negated<A>::operand{});
     else return no_rewrite{};
   }
 };
