@@ -10,6 +10,8 @@
 #include <cmath>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "ctgrad/expr/reduction.hpp"
 
 namespace ctgrad {
@@ -109,7 +111,7 @@ struct pow_op : elementwise_base {
   static constexpr notation kind = notation::postfix;
   static constexpr int prec = precedence::power;
   template <class...>
-  static std::string symbol() { return N < 0 ? "^(" + std::to_string(N) + ")" : "^" + std::to_string(N); }
+  static std::string symbol() { return fmt::format(N < 0 ? "^({})" : "^{}", N); }
 
   template <class T>
   static constexpr T apply(T a) {

@@ -15,6 +15,8 @@
 //                             product, rank 0): what turns sum into mean.
 #include <string>
 
+#include <fmt/format.h>
+
 #include "ctgrad/expr/arithmetic.hpp"
 
 namespace ctgrad {
@@ -64,9 +66,7 @@ using shape_rep_t = typename shape_rep<E>::type;
 
 template <class Axes>
 std::string axes_label() {
-  std::string s;
-  for (std::size_t a : Axes::list) s += (s.empty() ? "" : ",") + std::to_string(a);
-  return s;
+  return fmt::format("{}", fmt::join(Axes::list, ","));
 }
 
 template <class Axes, class A>
@@ -132,7 +132,7 @@ struct count_op<axes_t<Axes...>> : shape_function_op {
   static constexpr notation kind = notation::call;
   static constexpr int prec = precedence::atom;
   template <class...>
-  static std::string symbol() { return "count<" + detail::axes_label<axes_t<Axes...>>() + ">"; }
+  static std::string symbol() { return fmt::format("count<{}>", detail::axes_label<axes_t<Axes...>>()); }
 
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G, Self, A) { return zero_node{}; }  // a count is not differentiable
@@ -154,7 +154,7 @@ struct sum_op<axes_t<Axes...>> : reduction_op {
   static constexpr notation kind = notation::call;
   static constexpr int prec = precedence::atom;
   template <class...>
-  static std::string symbol() { return "sum<" + detail::axes_label<axes>() + ">"; }
+  static std::string symbol() { return fmt::format("sum<{}>", detail::axes_label<axes>()); }
 
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G g, Self, A a) { return make_node<broadcast_op>(g, a); }
@@ -190,8 +190,8 @@ struct reduce_to_op : reduction_op {
   template <class...>
   static std::string symbol() {
     std::string s;
-    for (std::size_t a = 0; a < S.rank; ++a) s += (a ? "," : "") + std::string(S.is_unit(a) ? "1" : "_");
-    return "sum_to<" + s + ">";
+    for (std::size_t a = 0; a < S.rank; ++a) s += fmt::format("{}{}", a ? "," : "", S.is_unit(a) ? '1' : '_');
+    return fmt::format("sum_to<{}>", s);
   }
 
   template <std::size_t, class G, class Self, class A>

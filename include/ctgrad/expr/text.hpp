@@ -7,6 +7,7 @@
 //
 // The notation of each operation (infix symbol, function name, precedence) is defined with the
 // operation itself; this header only walks the tree. Error messages use the same text.
+#include <array>
 #include <string>
 
 #include <fmt/format.h>
@@ -31,14 +32,14 @@ struct text_of<constant_node<V>> {
   static constexpr int prec =
       V.den != 1 ? precedence::multiplicative : (V.num < 0 ? precedence::unary : precedence::atom);
   static std::string get() {
-    return V.den == 1 ? std::to_string(V.num) : std::to_string(V.num) + "/" + std::to_string(V.den);
+    return V.den == 1 ? fmt::format("{}", V.num) : fmt::format("{}/{}", V.num, V.den);
   }
 };
 
 template <class E>
 std::string wrapped(int min_prec) {
   std::string s = text_of<E>::get();
-  return text_of<E>::prec < min_prec ? "(" + s + ")" : s;
+  return text_of<E>::prec < min_prec ? fmt::format("({})", s) : s;
 }
 
 template <class Op, class... Args>
@@ -50,14 +51,11 @@ struct text_of<node<Op, Args...>> {
       static_assert(sizeof...(Args) == 2, "ctgrad: infix notation needs two operands");
       return infix(sym, type_list<Args...>{});
     } else if constexpr (Op::kind == notation::prefix) {
-      return (sym + ... + wrapped<Args>(precedence::unary));
+      return fmt::format("{}{}", sym, (wrapped<Args>(precedence::unary) + ...));
     } else if constexpr (Op::kind == notation::postfix) {
-      return (wrapped<Args>(precedence::atom) + ...) + sym;
+      return fmt::format("{}{}", (wrapped<Args>(precedence::atom) + ...), sym);
     } else {
-      std::string s = sym + "(";
-      bool first = true;
-      ((s += (first ? "" : ", ") + text_of<Args>::get(), first = false), ...);
-      return s + ")";
+      return fmt::format("{}({})", sym, fmt::join(std::array<std::string, sizeof...(Args)>{text_of<Args>::get()...}, ", "));
     }
   }
   template <class A, class B>
@@ -65,7 +63,7 @@ struct text_of<node<Op, Args...>> {
     // a - (b + c), a / (b * c): the right operand of a non-associative operator needs
     // parentheses at equal precedence.
     const bool assoc = sym == "+" || sym == "*";
-    return wrapped<A>(prec) + " " + sym + " " + wrapped<B>(assoc ? prec : prec + 1);
+    return fmt::format("{} {} {}", wrapped<A>(prec), sym, wrapped<B>(assoc ? prec : prec + 1));
   }
 };
 
