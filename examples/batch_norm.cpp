@@ -28,10 +28,9 @@ int main() {
 
   fmt::print("Batch normalization, training mode, built from primitives:\n  y = {}\n\n", y);
   fmt::print("Derived by ctgrad (reverse mode, simplified):\n  dx     = {}\n  dgamma = {}\n  dbeta  = {}\n\n",
-             std::get<0>(derived), std::get<1>(derived), std::get<2>(derived));
+             ctgrad::get<0>(derived), ctgrad::get<1>(derived), ctgrad::get<2>(derived));
   fmt::print("Unique nodes: derived y, dx, dgamma, dbeta: {}; with the hand-derived closed form: {}\n\n",
-             std::apply([&](auto... g) { return ctgrad::unique_node_count(y, g...); }, derived),
-             std::apply([&](auto... g) { return ctgrad::unique_node_count(y, g...); }, hand));
+             ctgrad::unique_node_count(y, derived), ctgrad::unique_node_count(y, hand));
 
   // A random batch in caller-owned memory.
   const std::size_t m = 8, n = 4;
@@ -52,7 +51,7 @@ int main() {
 
   // Forward and all derived gradients in one evaluation, then the closed form.
   const auto [yv, dxv, dgv, dbv] =
-      std::apply([&](auto... b) { return ctgrad::evaluate(std::tuple_cat(std::tuple{y}, derived), b...); }, bindings);
+      std::apply([&](auto... b) { return ctgrad::evaluate(ctgrad::exprs(y, derived), b...); }, bindings);
   const auto [dx_ref, dg_ref, db_ref] = std::apply([&](auto... b) { return ctgrad::evaluate(hand, b...); }, bindings);
 
   fmt::print("On a random {} x {} batch (double):\n", m, n);

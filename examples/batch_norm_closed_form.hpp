@@ -20,7 +20,7 @@ constexpr auto batch_norm_backward(X x, G gamma, B, Eps eps, Dy dy) {
   auto dbeta = ctgrad::reduce_to<vector>(dy);
   auto dx = ctgrad::rsqrt(ctgrad::variance<0>(x) + eps) / m *
             (m * dxhat - ctgrad::sum<0>(dxhat) - xhat * ctgrad::sum<0>(dxhat * xhat));
-  return std::tuple{dx, dgamma, dbeta};
+  return ctgrad::exprs(dx, dgamma, dbeta);
 }
 
 }  // namespace closed_form

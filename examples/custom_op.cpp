@@ -35,7 +35,7 @@ constexpr auto softplus(A a) { return ctgrad::make_node<softplus_op>(a); }
 int main() {
   constexpr auto x = ctgrad::input<"x", 1>;
   constexpr auto loss = ctgrad::sum<0>(softplus(x) * x);
-  constexpr auto dx = std::get<0>(ctgrad::grad(loss, ctgrad::wrt(x)));
+  constexpr auto dx = ctgrad::get<0>(ctgrad::grad(loss, ctgrad::wrt(x)));
   fmt::print("loss = {}\ndloss/dx = {}\n", loss, dx);
 
   std::vector<double> xs{-30.0, -2.0, -0.5, 0.0, 0.7, 3.0, 25.0};

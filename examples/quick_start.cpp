@@ -10,12 +10,12 @@ int main() {
   constexpr auto y = (x - ctgrad::mean<0>(x)) * ctgrad::tanh(x);
 
   // The gradient is derived at compile time as another expression type.
-  constexpr auto dx = std::get<0>(ctgrad::vjp(ctgrad::outputs(y), ctgrad::seeds(dy), ctgrad::wrt(x)));
+  constexpr auto dx = ctgrad::get<0>(ctgrad::vjp(ctgrad::outputs(y), ctgrad::seeds(dy), ctgrad::wrt(x)));
   fmt::print("y  = {}\ndx = {}\n", y, dx);
 
   // Evaluate forward and gradient together on caller-owned memory.
   std::vector<double> xs{1, 2, 3, 4, 5, 6}, ones(6, 1.0);
-  const auto [yv, dxv] = ctgrad::evaluate(std::tuple{y, dx},
+  const auto [yv, dxv] = ctgrad::evaluate(ctgrad::exprs(y, dx),
                                           ctgrad::bind(x, ctgrad::view<const double, 2>(xs.data(), {3, 2})),
                                           ctgrad::bind(dy, ctgrad::view<const double, 2>(ones.data(), {3, 2})));
   fmt::print("y  = {::.4f}\ndx = {::.4f}\n", yv.values, dxv.values);

@@ -17,7 +17,7 @@ auto dy = ctgrad::input<"dy", 2>;
 
 auto y = ctgrad::nn::batch_norm_train(x, gamma_, beta_, eps);
 auto grads = ctgrad::vjp(ctgrad::outputs(y), ctgrad::seeds(dy), ctgrad::wrt(x, gamma_, beta_));
-auto all = std::tuple_cat(std::tuple{y}, grads);
+auto all = ctgrad::exprs(y, grads);
 
 struct case_data {
   std::size_t m, n;
@@ -78,7 +78,7 @@ TEST_CASE("derived dx satisfies sum_i dx = 0 and the sum_i dx * xhat identity", 
       const auto bs = ctgrad_test::random_vector(n, 13);
       const auto ds = ctgrad_test::random_vector(m * n, 14 + unsigned(m));
       const auto dxv = ctgrad::evaluate(
-          std::get<0>(grads), ctgrad::bind(x, ctgrad::view<const double, 2>(xs.data(), {m, n})),
+          ctgrad::get<0>(grads), ctgrad::bind(x, ctgrad::view<const double, 2>(xs.data(), {m, n})),
           ctgrad::bind(gamma_, ctgrad::view<const double, 1>(gs.data(), {n})),
           ctgrad::bind(beta_, ctgrad::view<const double, 1>(bs.data(), {n})), ctgrad::bind(eps, e),
           ctgrad::bind(dy, ctgrad::view<const double, 2>(ds.data(), {m, n})));
@@ -106,6 +106,6 @@ TEST_CASE("derived dx satisfies sum_i dx = 0 and the sum_i dx * xhat identity", 
 TEST_CASE("batch norm's gradients are reported as expression text", "[batch_norm]") {
   // dbeta is the sum of dy over the batch axis, and dgamma sums dy * xhat: the rules for
   // broadcasting gamma_ and beta_ along axis 0 became sums over axis 0.
-  CHECK(fmt::format("{}", std::get<2>(grads)) == "sum_to<_>(dy)");
-  CHECK(fmt::format("{}", std::get<1>(grads)).starts_with("sum_to<_>(dy * (x - "));
+  CHECK(fmt::format("{}", ctgrad::get<2>(grads)) == "sum_to<_>(dy)");
+  CHECK(fmt::format("{}", ctgrad::get<1>(grads)).starts_with("sum_to<_>(dy * (x - "));
 }

@@ -45,7 +45,7 @@ TEST_CASE("a subexpression shared by several outputs is computed once per evalua
   auto [g] = ctgrad::vjp(ctgrad::outputs(a, b), ctgrad::seeds(dy, dy), ctgrad::wrt(x));
 
   counted_calls = 0;
-  const auto [av, bv, gv] = ctgrad::evaluate(std::tuple{a, b, g}, ctgrad::bind(x, ctgrad::view<const double, 2>(xs.data(), {m, n})),
+  const auto [av, bv, gv] = ctgrad::evaluate(ctgrad::exprs(a, b, g), ctgrad::bind(x, ctgrad::view<const double, 2>(xs.data(), {m, n})),
                                              ctgrad::bind(dy, ctgrad::view<const double, 2>(ds.data(), {m, n})));
   CHECK(counted_calls == m * n);  // once per element, though a, b, mean<0>(e) and g all use it
 
@@ -95,7 +95,7 @@ TEST_CASE("rank 0 and rank 3 inputs, scalar bindings and owned-tensor bindings",
 
 TEST_CASE("evaluate_into writes caller-owned buffers", "[eval]") {
   std::vector<double> xs{1, 2, 3, 4, 5, 6}, out(6, 0.0), out2(2, 0.0);
-  ctgrad::evaluate_into(std::tuple{ctgrad::square(x), ctgrad::sum<0>(x)},
+  ctgrad::evaluate_into(ctgrad::exprs(ctgrad::square(x), ctgrad::sum<0>(x)),
                         std::tuple{ctgrad::view<double, 2>(out.data(), {3, 2}), ctgrad::view<double, 2>(out2.data(), {1, 2})},
                         ctgrad::bind(x, ctgrad::view<const double, 2>(xs.data(), {3, 2})));
   CHECK(out == std::vector<double>{1, 4, 9, 16, 25, 36});

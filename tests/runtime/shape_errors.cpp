@@ -24,7 +24,7 @@ TEST_CASE("gamma of length n+1 is rejected with a message naming both extents", 
   auto outs = std::tuple{ctgrad::view<double, 2>(y_out.data(), {m, n}), ctgrad::view<double, 2>(dx_out.data(), {m, n}),
                          ctgrad::view<double, 1>(dg_out.data(), {n}), ctgrad::view<double, 1>(db_out.data(), {n})};
   auto call = [&] {
-    ctgrad::evaluate_into(std::tuple_cat(std::tuple{y}, grads), outs,
+    ctgrad::evaluate_into(ctgrad::exprs(y, grads), outs,
                           ctgrad::bind(x, ctgrad::view<const double, 2>(xs.data(), {m, n})),
                           ctgrad::bind(gamma_, ctgrad::view<const double, 1>(gs.data(), {gamma_len})),
                           ctgrad::bind(beta_, ctgrad::view<const double, 1>(bs.data(), {n})), ctgrad::bind(eps, 1e-5),
@@ -54,7 +54,7 @@ TEST_CASE("an output buffer of the wrong extents is rejected before anything is 
   auto e = ctgrad::exp(x);
   std::vector<double> xs(6, 0.5), out(5, -7.0);
   auto call = [&] {
-    ctgrad::evaluate_into(std::tuple{e}, std::tuple{ctgrad::view<double, 2>(out.data(), {5, 1})},
+    ctgrad::evaluate_into(ctgrad::exprs(e), std::tuple{ctgrad::view<double, 2>(out.data(), {5, 1})},
                           ctgrad::bind(x, ctgrad::view<const double, 2>(xs.data(), {2, 3})));
   };
   REQUIRE_THROWS_AS(call(), ctgrad::shape_error);
@@ -64,7 +64,7 @@ TEST_CASE("an output buffer of the wrong extents is rejected before anything is 
 TEST_CASE("mismatched batch sizes of x and dy are named", "[errors]") {
   std::vector<double> xs(6, 0.5), gs(3, 1.0), bs(3, 0.0), ds(9, 1.0);
   try {
-    (void)ctgrad::evaluate(std::get<0>(grads), ctgrad::bind(x, ctgrad::view<const double, 2>(xs.data(), {2, 3})),
+    (void)ctgrad::evaluate(ctgrad::get<0>(grads), ctgrad::bind(x, ctgrad::view<const double, 2>(xs.data(), {2, 3})),
                            ctgrad::bind(gamma_, ctgrad::view<const double, 1>(gs.data(), {3})),
                            ctgrad::bind(beta_, ctgrad::view<const double, 1>(bs.data(), {3})), ctgrad::bind(eps, 1e-5),
                            ctgrad::bind(dy, ctgrad::view<const double, 2>(ds.data(), {3, 3})));

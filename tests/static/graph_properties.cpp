@@ -46,26 +46,26 @@ static_assert(ctgrad::unique_node_count(ctgrad::variance<0>(x)) == 8);
 // 2. d(x * 1)/dx contains no multiplication by one, and neither does x * 1 itself.
 constexpr auto times_one = x * ctgrad::constant<1>;
 static_assert(std::is_same_v<std::remove_const_t<decltype(times_one)>, std::remove_const_t<decltype(x)>>);
-constexpr auto d_times_one = std::get<0>(ctgrad::vjp(ctgrad::outputs(ctgrad::exp(x) * ctgrad::constant<1>),
+constexpr auto d_times_one = ctgrad::get<0>(ctgrad::vjp(ctgrad::outputs(ctgrad::exp(x) * ctgrad::constant<1>),
                                                      ctgrad::seeds(dy), ctgrad::wrt(x)));
 static_assert(!has_mul_by_one<node_list<decltype(d_times_one)>>::value);
 static_assert(std::is_same_v<decltype(d_times_one), const decltype(dy * ctgrad::exp(x))>);
 // grad of a rank-0 loss seeds with 1: d(sum(x * 1))/dx is broadcast_like(1, x), not 1 * ...
-constexpr auto d_sum = std::get<0>(ctgrad::grad(ctgrad::sum<0, 1>(x * ctgrad::constant<1>), ctgrad::wrt(x)));
+constexpr auto d_sum = ctgrad::get<0>(ctgrad::grad(ctgrad::sum<0, 1>(x * ctgrad::constant<1>), ctgrad::wrt(x)));
 static_assert(!has_mul_by_one<node_list<decltype(d_sum)>>::value);
 
 // 3. The gradient with respect to an input the outputs do not use is the typed zero node.
 constexpr auto y = ctgrad::nn::batch_norm_train(x, gamma_, beta_, eps);
-constexpr auto g_unused = std::get<0>(ctgrad::vjp(ctgrad::outputs(y), ctgrad::seeds(dy), ctgrad::wrt(unused)));
+constexpr auto g_unused = ctgrad::get<0>(ctgrad::vjp(ctgrad::outputs(y), ctgrad::seeds(dy), ctgrad::wrt(unused)));
 static_assert(std::is_same_v<std::remove_const_t<decltype(g_unused)>, decltype(ctgrad::zeros_like(unused))>);
 static_assert(ctgrad::is_zero_v<decltype(g_unused)>);
 static_assert(decltype(g_unused)::shape == ctgrad::shape_of<decltype(unused)>);
 
 // 4. Gradient shapes are the inputs' shapes.
 constexpr auto grads = ctgrad::vjp(ctgrad::outputs(y), ctgrad::seeds(dy), ctgrad::wrt(x, gamma_, beta_));
-static_assert(std::remove_cvref_t<decltype(std::get<0>(grads))>::shape == ctgrad::static_shape{2, 0});
-static_assert(std::remove_cvref_t<decltype(std::get<1>(grads))>::shape == ctgrad::static_shape{1, 0});
-static_assert(std::remove_cvref_t<decltype(std::get<2>(grads))>::shape == ctgrad::static_shape{1, 0});
+static_assert(std::remove_cvref_t<decltype(ctgrad::get<0>(grads))>::shape == ctgrad::static_shape{2, 0});
+static_assert(std::remove_cvref_t<decltype(ctgrad::get<1>(grads))>::shape == ctgrad::static_shape{1, 0});
+static_assert(std::remove_cvref_t<decltype(ctgrad::get<2>(grads))>::shape == ctgrad::static_shape{1, 0});
 
 // 5. Reductions keep their axes with extent 1; broadcasting is decided statically.
 static_assert(decltype(ctgrad::sum<0>(x))::shape == ctgrad::static_shape{2, 0b01});
@@ -76,9 +76,9 @@ static_assert(decltype(ctgrad::sum<0, 1>(x) * gamma_)::shape == ctgrad::static_s
 //    closed form (both counted with the forward output y they share).
 constexpr auto hand = closed_form::batch_norm_backward(x, gamma_, beta_, eps, dy);
 constexpr std::size_t derived_nodes =
-    ctgrad::unique_node_count(y, std::get<0>(grads), std::get<1>(grads), std::get<2>(grads));
+    ctgrad::unique_node_count(y, grads);
 constexpr std::size_t closed_form_nodes =
-    ctgrad::unique_node_count(y, std::get<0>(hand), std::get<1>(hand), std::get<2>(hand));
+    ctgrad::unique_node_count(y, hand);
 static_assert(derived_nodes <= 2 * closed_form_nodes);
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include "ctgrad/expr/list.hpp"
 #include "ctgrad/graph/topo.hpp"
 
 namespace ctgrad {
@@ -148,11 +149,11 @@ struct reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>> {
 }  // namespace detail
 
 /// Vector-Jacobian product: the gradients of `sum_k <seed_k, output_k>` with respect to each
-/// `wrt` input, as a std::tuple of expressions (one per wrt input, in order).
+/// `wrt` input, as an expr_list (one expression per wrt input, in order).
 template <class... Os, class... Ss, class... Ws>
 constexpr auto vjp(outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>) {
   using pass = detail::reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>>;
-  return std::tuple{pass::template gradient<Ws>()...};
+  return expr_list<decltype(pass::template gradient<Ws>())...>{};
 }
 
 /// Gradient of a scalar-valued expression (rank 0, or every axis reduced): vjp with seed 1.

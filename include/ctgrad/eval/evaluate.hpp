@@ -1,7 +1,7 @@
 #pragma once
 // ctgrad/eval/evaluate.hpp: evaluating any set of expressions together.
 //
-//   auto [y, dx] = ctgrad::evaluate(std::tuple{y_expr, dx_expr},
+//   auto [y, dx] = ctgrad::evaluate(ctgrad::exprs(y_expr, dx_expr),
 //                                   ctgrad::bind(x, x_view), ctgrad::bind(dy, dy_view));
 //   ctgrad::tensor<double, 2> only_y = ctgrad::evaluate(y_expr, ctgrad::bind(x, x_view));
 //
@@ -19,7 +19,6 @@
 #include <boost/hana/type.hpp>
 
 #include <array>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -29,6 +28,7 @@
 #include <fmt/format.h>
 
 #include "ctgrad/eval/bind.hpp"
+#include "ctgrad/expr/list.hpp"
 #include "ctgrad/expr/text.hpp"
 #include "ctgrad/graph/topo.hpp"
 
@@ -89,6 +89,7 @@ struct reads<node<Op, Args...>, N> {
 
 template <class N, class Order, class Outputs>
 struct materialize;
+
 template <class N, class... Ps, class... Os>
 struct materialize<N, type_list<Ps...>, type_list<Os...>> {
   static constexpr bool value = [] {
@@ -154,18 +155,20 @@ constexpr auto find_binding() {
 template <class T, class Order, class Outputs>
 struct executor;
 
+// The slots are base classes, one per unique node, rather than a std::tuple: std::tuple's
+// constructor constraints cost compile time exponential in the depth of deeply nested node
+// types with GCC 12, while a base-class lookup by type is cheap.
 template <class T, class... Ns, class Outputs>
-struct executor<T, type_list<Ns...>, Outputs> {
+struct executor<T, type_list<Ns...>, Outputs> : slot<T, Ns>... {
   using order = type_list<Ns...>;
-  std::tuple<slot<T, Ns>...> slots;
 
   template <class N>
   static constexpr bool materialized = materialize<N, order, Outputs>::value;
 
   template <class N>
-  slot<T, N>& at() { return std::get<index_in<N, order>::value>(slots); }
+  slot<T, N>& at() { return static_cast<slot<T, N>&>(*this); }
   template <class N>
-  const slot<T, N>& at() const { return std::get<index_in<N, order>::value>(slots); }
+  const slot<T, N>& at() const { return static_cast<const slot<T, N>&>(*this); }
 
   // -- binding and shapes ------------------------------------------------------------------
 
@@ -355,57 +358,59 @@ constexpr void check_bindings() {
   if constexpr ((is_binding<Bs>::value && ...)) (check_bound_once<Bs, Bs...>(), ...);
 }
 
-template <class T, class... Es, class... Bs>
-auto prepare(const std::tuple<Bs...>& bs) {
-  using ex = executor<T, topological_order_t<Es...>, type_list<Es...>>;
-  auto state = std::make_unique<ex>();
-  state->bind_inputs(bs);
-  state->infer_shapes();
-  return state;
-}
+/// The executor for evaluating Es... in element type T. It is created as a plain local object:
+/// std::make_unique of it costs GCC 12 compile time exponential in the nesting depth of the
+/// node types (measured with a chain of 8 tanh blocks: 20 s against 2 s).
+template <class T, class... Es>
+using executor_for = executor<T, topological_order_t<Es...>, type_list<Es...>>;
 
 }  // namespace detail
 
-/// Evaluates the expressions of a tuple together; returns a tuple of owned tensors.
-template <class T = void, Expression... Es, class... Bs>
-auto evaluate(std::tuple<Es...>, Bs... bindings) {
+/// Evaluates a list of expressions (ctgrad::exprs(...), or what vjp returns) together; returns
+/// a std::tuple of owned tensors, one per expression.
+template <class T = void, class... Es, class... Bs>
+auto evaluate(expr_list<Es...>, Bs... bindings) {
   detail::check_bindings<Bs...>();
   using V = std::conditional_t<std::is_void_v<T>, typename detail::common_value_type<Bs...>::type, T>;
   const std::tuple<Bs...> bs{bindings...};
-  auto state = detail::prepare<V, Es...>(bs);
-  state->run();
-  std::tuple<tensor<V, Es::shape.rank>...> results{tensor<V, Es::shape.rank>(state->template extents_of<Es>())...};
-  std::apply([&](auto&... r) { (state->template write<Es>(r.as_view()), ...); }, results);
+  detail::executor_for<V, Es...> state;
+  state.bind_inputs(bs);
+  state.infer_shapes();
+  state.run();
+  std::tuple<tensor<V, Es::shape.rank>...> results{tensor<V, Es::shape.rank>(state.template extents_of<Es>())...};
+  std::apply([&](auto&... r) { (state.template write<Es>(r.as_view()), ...); }, results);
   return results;
 }
 
 /// Evaluates one expression; returns an owned tensor.
 template <class T = void, Expression E, class... Bs>
 auto evaluate(E, Bs... bindings) {
-  return std::get<0>(evaluate<T>(std::tuple<E>{}, bindings...));
+  return std::get<0>(evaluate<T>(expr_list<E>{}, bindings...));
 }
 
 /// Evaluates into caller-owned buffers: `outs` is a tuple of views, one per expression, whose
 /// extents must equal the results'. Every extent is checked before anything is written.
-template <class T = void, Expression... Es, class... Us, std::size_t... Rs, class... Bs>
-void evaluate_into(std::tuple<Es...>, std::tuple<view<Us, Rs>...> outs, Bs... bindings) {
+template <class T = void, class... Es, class... Us, std::size_t... Rs, class... Bs>
+void evaluate_into(expr_list<Es...>, std::tuple<view<Us, Rs>...> outs, Bs... bindings) {
   static_assert(sizeof...(Es) == sizeof...(Us), "ctgrad::evaluate_into(): one output view per expression");
   static_assert(((Es::shape.rank == Rs) && ...), "ctgrad::evaluate_into(): an output view has the wrong rank");
   detail::check_bindings<Bs...>();
   using V = std::conditional_t<std::is_void_v<T>, typename detail::common_value_type<Bs...>::type, T>;
   const std::tuple<Bs...> bs{bindings...};
-  auto state = detail::prepare<V, Es...>(bs);
+  detail::executor_for<V, Es...> state;
+  state.bind_inputs(bs);
+  state.infer_shapes();
   std::size_t k = 0;
   auto check = [&](auto e, const auto& out) {
-    const auto want = state->template extents_of<decltype(e)>();
+    const auto want = state.template extents_of<decltype(e)>();
     if (want != out.extents)
       throw shape_error(fmt::format("ctgrad::evaluate_into(): output {} (`{}`) has extents [{}] but the result has [{}]",
                                     k, to_text(e), fmt::join(out.extents, ", "), fmt::join(want, ", ")));
     ++k;
   };
   std::apply([&](const auto&... o) { (check(Es{}, o), ...); }, outs);
-  state->run();
-  std::apply([&](const auto&... o) { (state->template write<Es>(o), ...); }, outs);
+  state.run();
+  std::apply([&](const auto&... o) { (state.template write<Es>(o), ...); }, outs);
 }
 
 }  // namespace ctgrad

@@ -9,6 +9,7 @@
 // grows with the number of edges of the DAG, never with the number of paths through it.
 #include <type_traits>
 
+#include "ctgrad/expr/list.hpp"
 #include "ctgrad/expr/reduction.hpp"
 
 namespace ctgrad {
@@ -71,10 +72,19 @@ struct use_count<N, type_list<Ps...>> {
 template <class... Roots>
 using topological_order_t = typename detail::visit_all<type_list<>, std::remove_cvref_t<Roots>...>::type;
 
-/// Number of unique nodes (distinct types) in the expressions `roots...`.
-template <Expression... Roots>
-constexpr std::size_t unique_node_count(Roots...) {
-  return topological_order_t<Roots...>::size;
+namespace detail {
+template <class List>
+struct order_of_list;
+template <class... Es>
+struct order_of_list<expr_list<Es...>> {
+  using type = topological_order_t<Es...>;
+};
+}  // namespace detail
+
+/// Number of unique nodes (distinct types) in the expressions (or lists of them) `roots...`.
+template <class... Roots>
+constexpr std::size_t unique_node_count(Roots... roots) {
+  return detail::order_of_list<decltype(exprs(roots...))>::type::size;
 }
 
 }  // namespace ctgrad
