@@ -111,7 +111,7 @@ struct pow_op : elementwise_base {
   static constexpr notation kind = notation::postfix;
   static constexpr int prec = precedence::power;
   template <class...>
-  static std::string symbol() { return fmt::format(N < 0 ? "^({})" : "^{}", N); }
+  static std::string symbol() { return N < 0 ? fmt::format("^({})", N) : fmt::format("^{}", N); }
 
   template <class T>
   static constexpr T apply(T a) {
