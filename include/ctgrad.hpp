@@ -14,6 +14,7 @@
 #include "ctgrad/expr/elementwise.hpp"
 #include "ctgrad/expr/node.hpp"
 #include "ctgrad/expr/reduction.hpp"
+#include "ctgrad/expr/reshape.hpp"
 #include "ctgrad/expr/statistics.hpp"
 #include "ctgrad/expr/text.hpp"
 #include "ctgrad/graph/topo.hpp"

@@ -67,3 +67,26 @@ TEST_CASE("batch norm's derived gradients match finite differences", "[gradients
   CHECK(ctgrad_test::check_gradient(y, g, gv, {3}, bx(), bb, be).relative_error <= 1e-6);
   CHECK(ctgrad_test::check_gradient(y, b, bv2, {3}, bx(), bg, be).relative_error <= 1e-6);
 }
+
+TEST_CASE("expand and squeeze place axes; their gradients match finite differences", "[gradients]") {
+  // t is 2 x 3 x 4; w (length 3) is placed on axis 1 as 1 x 3 x 1, as a per-channel scale is.
+  auto w = ctgrad::input<"w", 1>;
+  const auto wv = ctgrad_test::random_vector(3, 36, 0.5, 1.5);
+  auto bw = [&] { return ctgrad::bind(w, ctgrad::view<const double, 1>(wv.data(), {3})); };
+  auto bt = [] { return ctgrad::bind(t, ctgrad::view<const double, 3>(tv.data(), text)); };
+  auto scaled = t * ctgrad::expand<3, 1>(w);
+  static_assert(decltype(ctgrad::expand<3, 1>(w))::shape == ctgrad::static_shape{3, 0b101});
+  CHECK(ctgrad_test::check_gradient(ctgrad::exp(scaled), w, wv, {3}, bt()).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(ctgrad::exp(scaled), t, tv, text, bw()).relative_error <= 1e-6);
+  // squeeze: the per-channel sums as a plain vector, times w
+  auto per_channel = ctgrad::squeeze<0, 2>(ctgrad::sum<0, 2>(t * t)) * w;
+  static_assert(decltype(per_channel)::shape == ctgrad::static_shape{1, 0});
+  CHECK(ctgrad_test::check_gradient(per_channel, t, tv, text, bw()).relative_error <= 1e-6);
+  CHECK(ctgrad_test::check_gradient(per_channel, w, wv, {3}, bt()).relative_error <= 1e-6);
+
+  // values: expand reads w[j] at every (i, j, k)
+  const auto sv = ctgrad::evaluate(scaled, bt(), bw());
+  for (std::size_t i = 0; i < 2; ++i)
+    for (std::size_t j = 0; j < 3; ++j)
+      for (std::size_t k = 0; k < 4; ++k) CHECK(sv(i, j, k) == tv[(i * 3 + j) * 4 + k] * wv[j]);
+}

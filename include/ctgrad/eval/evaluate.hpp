@@ -7,7 +7,8 @@
 //
 // The plan is decided at compile time from the unique nodes of all requested expressions
 // (forward and gradients together, so a gradient reuses the forward's statistics):
-//   - sums are materialized (accumulated in double when the data are float);
+//   - sums are materialized; everything is computed in double when the data are float, and
+//     only the results are rounded to float;
 //   - an elementwise node is materialized when it has several consumers (an output counts as
 //     one) or is read under a broadcast (it would otherwise be recomputed per element);
 //   - everything else is fused into the loop of the node that reads it.
@@ -39,7 +40,8 @@ struct shape_error : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-/// Float data are summed in double; double in double.
+/// The type ctgrad computes in: double for float data (sums, and every intermediate, so that a
+/// mean or a deviation stored between passes keeps its precision); double for double.
 template <class T>
 using accumulator_t = std::conditional_t<std::is_same_v<T, float>, double, T>;
 
@@ -69,6 +71,10 @@ template <class N>
 inline constexpr bool is_reduction_v = false;
 template <class Op, class... A>
 inline constexpr bool is_reduction_v<node<Op, A...>> = std::derived_from<Op, reduction_op>;
+template <class N>
+inline constexpr bool is_index_map_v = false;
+template <class Op, class... A>
+inline constexpr bool is_index_map_v<node<Op, A...>> = std::derived_from<Op, index_map_op>;
 
 /// How P reads its operand N: the number of value reads, and whether any is under a broadcast.
 template <class P, class N>
@@ -84,7 +90,10 @@ struct reads<node<Op, Args...>, N> {
     else if constexpr (is_broadcast_v<P>) return std::size_t{std::is_same_v<std::tuple_element_t<0, std::tuple<Args...>>, N>};
     else return (std::size_t{std::is_same_v<Args, N>} + ...);
   }();
-  static constexpr bool broadcast = count > 0 && !is_reduction_v<P> && !(P::shape == N::shape);
+  // An index-mapping parent (expand, squeeze) computes nothing itself, so whether its operand
+  // would be recomputed depends on the parent's own readers: stay on the safe side.
+  static constexpr bool broadcast =
+      count > 0 && !is_reduction_v<P> && (is_index_map_v<P> || !(P::shape == N::shape));
 };
 
 template <class N, class Order, class Outputs>
@@ -93,7 +102,8 @@ struct materialize;
 template <class N, class... Ps, class... Os>
 struct materialize<N, type_list<Ps...>, type_list<Os...>> {
   static constexpr bool value = [] {
-    if constexpr (is_input_v<N> || is_constant_v<N> || is_count_v<N> || is_broadcast_v<N>) return false;
+    if constexpr (is_input_v<N> || is_constant_v<N> || is_count_v<N> || is_broadcast_v<N> || is_index_map_v<N>)
+      return false;
     else if constexpr (is_reduction_v<N>) return true;
     else {
       constexpr std::size_t uses = (reads<Ps, N>::count + ... + 0) + (std::size_t{std::is_same_v<Os, N>} + ... + 0);
@@ -102,14 +112,18 @@ struct materialize<N, type_list<Ps...>, type_list<Os...>> {
   }();
 };
 
+/// Per node: its run-time shape and strides; for an input, the bound data (element type T);
+/// for a materialized node, its values in the compute type A (double for float data).
 template <class T, class N>
 struct slot {
+  using A = accumulator_t<T>;
   static constexpr std::size_t rank = N::shape.rank;
   runtime_shape<rank> shape{};
   std::array<std::size_t, rank> strides{};
-  const T* data = nullptr;
-  std::vector<T> storage;
-  T scalar{};
+  const T* input = nullptr;
+  const A* data = nullptr;
+  std::vector<A> storage;
+  A scalar{};
 };
 
 /// Calls f(index, linear) for every index of `shape` in row-major order.
@@ -192,7 +206,7 @@ struct executor<T, type_list<Ns...>, Outputs> : slot<T, Ns>... {
                         "ctgrad::evaluate(): every bound tensor must have the same element type");
           auto& s = at<N>();
           for (std::size_t a = 0; a < B::rank; ++a) s.shape[a] = extent{b.values.extents[a], N::name.view(), a};
-          s.data = (B::rank == 0 && b.values.data == nullptr) ? &b.scalar : b.values.data;
+          s.input = (B::rank == 0 && b.values.data == nullptr) ? &b.scalar : b.values.data;
           set_strides<N>();
         }
       }
@@ -247,6 +261,17 @@ struct executor<T, type_list<Ns...>, Outputs> : slot<T, Ns>... {
       constexpr std::size_t r = A::shape.rank;
       for (std::size_t a = 0; a < R; ++a)
         out[a] = N::shape.is_unit(a) ? extent{} : at<A>().shape[a + r - R];
+    } else if constexpr (is_index_map_v<N>) {
+      using A = std::tuple_element_t<0, std::tuple<Args...>>;
+      const auto& in = at<A>().shape;
+      if constexpr (R >= A::shape.rank) {  // expand: operand axis j goes to positions[j]
+        for (std::size_t a = 0; a < R; ++a) out[a] = extent{};
+        for (std::size_t j = 0; j < A::shape.rank; ++j) out[N::op::positions[j]] = in[j];
+      } else {  // squeeze: drop the listed axes
+        std::size_t k = 0;
+        for (std::size_t a = 0; a < A::shape.rank; ++a)
+          if (!((N::op::axes::mask >> a) & 1U)) out[k++] = in[a];
+      }
     } else if constexpr (is_broadcast_v<N>) {
       using G = std::tuple_element_t<0, std::tuple<Args...>>;
       using Ref = std::tuple_element_t<1, std::tuple<Args...>>;
@@ -273,19 +298,37 @@ struct executor<T, type_list<Ns...>, Outputs> : slot<T, Ns>... {
     return off;
   }
 
+  using compute_t = accumulator_t<T>;
+
   /// The value of E at `idx`, an index into a loop of rank R >= E's rank (right-aligned).
   template <class E, std::size_t R>
-  T read(const std::array<std::size_t, R>& idx) const {
-    if constexpr (is_constant_v<E>) return E::value.template as<T>();
-    else if constexpr (is_input_v<E> || materialized<E>) return at<E>().data[offset<E>(idx)];
+  compute_t read(const std::array<std::size_t, R>& idx) const {
+    if constexpr (is_constant_v<E>) return E::value.template as<compute_t>();
+    else if constexpr (is_input_v<E>) return static_cast<compute_t>(at<E>().input[offset<E>(idx)]);
+    else if constexpr (materialized<E>) return at<E>().data[offset<E>(idx)];
     else if constexpr (is_count_v<E>) return at<E>().scalar;
     else return compute<E>(idx, children_t<E>{});
   }
 
   template <class E, std::size_t R, class... Args>
-  T compute(const std::array<std::size_t, R>& idx, type_list<Args...>) const {
-    if constexpr (is_broadcast_v<E>) return read<std::tuple_element_t<0, std::tuple<Args...>>>(idx);
-    else return static_cast<T>(E::op::apply(read<Args>(idx)...));
+  compute_t compute(const std::array<std::size_t, R>& idx, type_list<Args...>) const {
+    if constexpr (is_broadcast_v<E>) {
+      return read<std::tuple_element_t<0, std::tuple<Args...>>>(idx);
+    } else if constexpr (is_index_map_v<E>) {
+      using A = std::tuple_element_t<0, std::tuple<Args...>>;
+      constexpr std::size_t r = E::shape.rank, ra = A::shape.rank;
+      std::array<std::size_t, ra> inner{};
+      if constexpr (r >= ra) {  // expand: operand axis j sits at positions[j] of E
+        for (std::size_t j = 0; j < ra; ++j) inner[j] = idx[E::op::positions[j] + R - r];
+      } else {  // squeeze: the dropped axes have extent 1
+        std::size_t k = 0;
+        for (std::size_t a = 0; a < ra; ++a)
+          inner[a] = ((E::op::axes::mask >> a) & 1U) ? 0 : idx[(k++) + R - r];
+      }
+      return read<A>(inner);
+    } else {
+      return static_cast<compute_t>(E::op::apply(read<Args>(idx)...));
+    }
   }
 
   void run() { (run_node<Ns>(), ...); }
@@ -294,12 +337,11 @@ struct executor<T, type_list<Ns...>, Outputs> : slot<T, Ns>... {
   void run_node() {
     auto& s = at<N>();
     if constexpr (is_count_v<N>) {
-      s.scalar = static_cast<T>(count_value<N>(children_t<N>{}));
+      s.scalar = static_cast<compute_t>(count_value<N>(children_t<N>{}));
     } else if constexpr (materialized<N> && is_reduction_v<N>) {
       using A = std::tuple_element_t<0, typename to_tuple<children_t<N>>::type>;
-      std::vector<accumulator_t<T>> acc(element_count(s.shape), accumulator_t<T>(0));
-      for_each_index(at<A>().shape, [&](const auto& idx, std::size_t) { acc[offset<N>(idx)] += read<A>(idx); });
-      s.storage.assign(acc.begin(), acc.end());
+      s.storage.assign(element_count(s.shape), compute_t(0));
+      for_each_index(at<A>().shape, [&](const auto& idx, std::size_t) { s.storage[offset<N>(idx)] += read<A>(idx); });
       s.data = s.storage.data();
     } else if constexpr (materialized<N>) {
       s.storage.resize(element_count(s.shape));
@@ -331,7 +373,7 @@ struct executor<T, type_list<Ns...>, Outputs> : slot<T, Ns>... {
 
   template <class E, class U>
   void write(view<U, E::shape.rank> out) const {
-    for_each_index(at<E>().shape, [&](const auto& idx, std::size_t lin) { out.data[lin] = read<E>(idx); });
+    for_each_index(at<E>().shape, [&](const auto& idx, std::size_t lin) { out.data[lin] = static_cast<U>(read<E>(idx)); });
   }
 };
 

@@ -60,6 +60,9 @@ struct elementwise_op {};
 struct reduction_op {};
 /// `broadcast_like(g, ref)`: g expanded to the shape of ref (defined in expr/reduction.hpp).
 struct broadcast_op;
+/// An operation that only moves elements (expand, squeeze: expr/reshape.hpp). Its operand is
+/// read through an index mapping; nothing is computed.
+struct index_map_op {};
 
 /// An operation applied to children `Args...`.
 template <class Op, class... Args>

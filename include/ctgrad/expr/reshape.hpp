@@ -1,0 +1,153 @@
+#pragma once
+// ctgrad/expr/reshape.hpp: placing axes, for broadcasting a tensor along axes other than the
+// leading ones.
+//
+//   auto x = ctgrad::input<"x", 4>;                  // N x C x H x W
+//   auto gamma = ctgrad::input<"gamma", 1>;          // C
+//   auto g4 = ctgrad::expand<4, 1>(gamma);           // 1 x C x 1 x 1: broadcasts against x
+//   auto back = ctgrad::squeeze<0, 2, 3>(g4);        // C again (the same type as gamma)
+//
+// Primitives here:
+//   expand<R, Axes...>(v)   rank R; v's axes go to Axes (increasing), every other axis has
+//                           static extent 1. Its adjoint squeezes those axes away.
+//   squeeze<Axes...>(e)     drops axes of e that are statically of extent 1 (kept by a
+//                           reduction or made by expand). Its adjoint expands them back.
+// Both only move elements: evaluation reads their operand through an index mapping.
+#include <array>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "ctgrad/expr/arithmetic.hpp"
+
+namespace ctgrad {
+
+template <std::size_t R, class Axes>
+struct expand_op;
+template <class Axes>
+struct squeeze_op;
+
+namespace detail {
+
+template <class Axes>
+constexpr bool strictly_increasing() {
+  for (std::size_t i = 1; i < Axes::count; ++i)
+    if (Axes::list[i] <= Axes::list[i - 1]) return false;
+  return true;
+}
+
+/// The axes of a rank-R shape that are not in Axes.
+template <std::size_t R, class Axes>
+using complement_t = axes_from_mask_t<((std::uint32_t{1} << R) - 1U) & ~Axes::mask>;
+
+template <class E>
+struct expand_parts {
+  static constexpr bool value = false;
+};
+template <std::size_t R, class Axes, class V>
+struct expand_parts<node<expand_op<R, Axes>, V>> {
+  static constexpr bool value = true;
+  static constexpr std::size_t rank = R;
+  using axes = Axes;
+  using operand = V;
+};
+
+}  // namespace detail
+
+/// `expand<R, Axes...>(v)`: v's axes placed at Axes of a rank-R shape, extent 1 elsewhere.
+template <std::size_t R, std::size_t... Axes>
+struct expand_op<R, axes_t<Axes...>> : index_map_op {
+  using axes = axes_t<Axes...>;
+  static constexpr std::array<std::size_t, sizeof...(Axes)> positions{Axes...};
+
+  template <class A>
+  static constexpr static_shape result_shape() {
+    std::uint32_t unit = R == 0 ? 0U : ((std::uint32_t{1} << R) - 1U);
+    for (std::size_t j = 0; j < sizeof...(Axes); ++j)
+      if (!A::shape.is_unit(j)) unit &= ~(std::uint32_t{1} << positions[j]);
+    return {R, unit};
+  }
+  static constexpr notation kind = notation::call;
+  static constexpr int prec = precedence::atom;
+  template <class...>
+  static std::string symbol() { return fmt::format("expand<{};{}>", R, fmt::join(positions, ",")); }
+
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self, A) {
+    return make_node<squeeze_op<detail::complement_t<R, axes>>>(g);
+  }
+
+  template <class A>
+  static constexpr auto simplify(A a) {
+    if constexpr (R == A::shape.rank) return a;  // every axis kept in place
+    else return no_rewrite{};
+  }
+};
+
+/// `squeeze<Axes...>(e)`: e without its statically unit axes Axes.
+template <std::size_t... Axes>
+struct squeeze_op<axes_t<Axes...>> : index_map_op {
+  using axes = axes_t<Axes...>;
+
+  template <class A>
+  static constexpr static_shape result_shape() {
+    static_shape out{A::shape.rank - sizeof...(Axes), 0};
+    std::size_t k = 0;
+    for (std::size_t a = 0; a < A::shape.rank; ++a) {
+      if ((axes::mask >> a) & 1U) continue;
+      if (A::shape.is_unit(a)) out.unit_mask |= std::uint32_t{1} << k;
+      ++k;
+    }
+    return out;
+  }
+  static constexpr notation kind = notation::call;
+  static constexpr int prec = precedence::atom;
+  template <class...>
+  static std::string symbol() { return fmt::format("squeeze<{}>", fmt::join(axes::list, ",")); }
+
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self, A) {
+    return make_node<expand_op<A::shape.rank, detail::complement_t<A::shape.rank, axes>>>(g);
+  }
+
+  template <class A>
+  static constexpr auto simplify(A a) {
+    if constexpr (sizeof...(Axes) == 0) {
+      return a;
+    } else if constexpr (detail::expand_parts<A>::value) {
+      // squeeze(expand(v)) removing exactly the axes expand added is v
+      using parts = detail::expand_parts<A>;
+      if constexpr (std::is_same_v<detail::complement_t<parts::rank, typename parts::axes>, axes>)
+        return typename parts::operand{};
+      else return no_rewrite{};
+    } else if constexpr (detail::negated<A>::value) {
+      return -make_node<squeeze_op>(typename detail::negated<A>::operand{});
+    } else {
+      return no_rewrite{};
+    }
+  }
+};
+
+/// Places v's axes at `Axes...` of a rank-R shape; every other axis gets static extent 1.
+template <std::size_t R, std::size_t... Axes, Expression V>
+constexpr auto expand(V v) {
+  static_assert(sizeof...(Axes) == V::shape.rank,
+                "ctgrad::expand<R, Axes...>(v): give one target axis per axis of v");
+  static_assert(((Axes < R) && ...), "ctgrad::expand<R, Axes...>(v): every target axis must be less than R");
+  static_assert(detail::strictly_increasing<axes_t<Axes...>>(),
+                "ctgrad::expand<R, Axes...>(v): target axes must be increasing (expand does not transpose)");
+  return make_node<expand_op<R, axes_t<Axes...>>>(v);
+}
+
+/// Drops the statically unit axes `Axes...` of e (e.g. the axes a sum kept).
+template <std::size_t... Axes, Expression E>
+constexpr auto squeeze(E e) {
+  static_assert(((Axes < E::shape.rank) && ...), "ctgrad::squeeze<Axes...>(e): an axis is out of range");
+  static_assert(((E::shape.is_unit(Axes)) && ...),
+                "ctgrad::squeeze<Axes...>(e): only axes of static extent 1 (kept by a reduction or "
+                "made by expand) can be squeezed");
+  static_assert(detail::strictly_increasing<axes_t<Axes...>>(), "ctgrad::squeeze<Axes...>(e): axes must be increasing");
+  return make_node<squeeze_op<axes_t<Axes...>>>(e);
+}
+
+}  // namespace ctgrad
