@@ -8,6 +8,7 @@
 #include "ctgrad/core/fixed_string.hpp"
 #include "ctgrad/core/rational.hpp"
 #include "ctgrad/core/shape.hpp"
+#include "ctgrad/diff/jvp.hpp"
 #include "ctgrad/diff/vjp.hpp"
 #include "ctgrad/eval/evaluate.hpp"
 #include "ctgrad/expr/arithmetic.hpp"

@@ -13,6 +13,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include "ctgrad/diff/accumulate.hpp"
 #include "ctgrad/expr/list.hpp"
 #include "ctgrad/graph/topo.hpp"
 
@@ -41,27 +42,6 @@ constexpr wrt_t<Es...> wrt(Es...) {
 }
 
 namespace detail {
-
-/// Stand-in for "no contribution" while adjoints are summed.
-struct no_adjoint {};
-
-template <class A, class B>
-constexpr auto accumulate(A a, B b) {
-  if constexpr (std::is_same_v<A, no_adjoint>) return b;
-  else if constexpr (std::is_same_v<B, no_adjoint>) return a;
-  else return a + b;
-}
-
-/// A local rule's result made to have the shape of the operand it flows into: summed over the
-/// axes along which the operand was broadcast, or expanded where the rule left it smaller.
-template <class Target, class C>
-constexpr auto fit_to(C c) {
-  if constexpr (is_zero_v<C> || std::is_same_v<C, no_adjoint>) return no_adjoint{};
-  else if constexpr (C::shape == Target::shape) return c;
-  else if constexpr (covers(C::shape, Target::shape)) return make_node<reduce_to_op<Target::shape>>(c);
-  else if constexpr (covers(Target::shape, C::shape)) return make_node<broadcast_op>(c, Target{});
-  else static_assert(covers(C::shape, Target::shape), "ctgrad internal error: adjoint shape mismatch");
-}
 
 template <class Outputs, class Seeds, class Wrt>
 struct reverse_pass;
@@ -100,7 +80,7 @@ struct reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>> {
   }
   template <class P, class N, class G, class... Args, std::size_t... I>
   static constexpr auto contributions_at(type_list<Args...>, std::index_sequence<I...>) {
-    return fold_adjoints(at_position<P, N, G, I, Args...>()...);
+    return sum_contributions(at_position<P, N, G, I, Args...>()...);
   }
   template <class P, class N, class G, std::size_t I, class... Args>
   static constexpr auto at_position() {
@@ -108,28 +88,14 @@ struct reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>> {
     if constexpr (!std::is_same_v<arg, N>) return no_adjoint{};
     else return fit_to<N>(P::op::template vjp<I>(G{}, P{}, Args{}...));
   }
-  template <class... Cs>
-  static constexpr auto fold_adjoints(Cs...) {
-    return (no_adjoint_box<no_adjoint>{} + ... + no_adjoint_box<Cs>{}).value();
-  }
-  // Left fold helper: sums contributions, skipping the empty ones.
-  template <class V>
-  struct no_adjoint_box {
-    constexpr V value() const { return V{}; }
-    template <class W>
-    constexpr auto operator+(no_adjoint_box<W>) const {
-      return no_adjoint_box<decltype(accumulate(V{}, W{}))>{};
-    }
-  };
-
   template <class N>
   static constexpr auto seed_of() {
-    return fold_adjoints(fit_to<N>(std::conditional_t<std::is_same_v<Os, N>, Ss, no_adjoint>{})...);
+    return sum_contributions(fit_to<N>(std::conditional_t<std::is_same_v<Os, N>, Ss, no_adjoint>{})...);
   }
 
   template <class N, class... Ps>
   static constexpr auto gather(type_list<Ps...>) {
-    return fold_adjoints(seed_of<N>(), contribution<Ps, N>()...);
+    return sum_contributions(seed_of<N>(), contribution<Ps, N>()...);
   }
 
   template <class N>

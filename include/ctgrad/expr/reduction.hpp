@@ -109,6 +109,12 @@ struct broadcast_op : shape_function_op {
     if constexpr (I == 0) return make_node<reduce_to_op<Gv::shape>>(g);
     else return zero_node{};  // ref is read for its shape only
   }
+  // forward rule: broadcasting is linear, so the tangent is broadcast the same way
+  template <std::size_t I, class T, class Self, class Gv, class Ref>
+  static constexpr auto jvp(T t, Self, Gv, Ref ref) {
+    if constexpr (I == 0) return make_node<broadcast_op>(t, ref);
+    else return zero_node{};
+  }
 
   template <class G, class Ref>
   static constexpr auto simplify(G g, Ref) {
@@ -136,6 +142,8 @@ struct count_op<axes_t<Axes...>> : shape_function_op {
 
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G, Self, A) { return zero_node{}; }  // a count is not differentiable
+  template <std::size_t, class T, class Self, class A>
+  static constexpr auto jvp(T, Self, A) { return zero_node{}; }
 
   template <class A>
   static constexpr auto simplify(A) {
@@ -158,6 +166,9 @@ struct sum_op<axes_t<Axes...>> : reduction_op {
 
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G g, Self, A a) { return make_node<broadcast_op>(g, a); }
+  // forward rule: a sum is linear, the tangent is summed the same way
+  template <std::size_t, class T, class Self, class A>
+  static constexpr auto jvp(T t, Self, A) { return make_node<sum_op>(t); }
 
   template <class A>
   static constexpr auto simplify(A) {
@@ -196,6 +207,8 @@ struct reduce_to_op : reduction_op {
 
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G g, Self, A a) { return make_node<broadcast_op>(g, a); }
+  template <std::size_t, class T, class Self, class A>
+  static constexpr auto jvp(T t, Self, A) { return make_node<reduce_to_op>(t); }
 
   template <class A>
   static constexpr auto simplify(A a) {

@@ -76,6 +76,8 @@ struct expand_op<R, axes_t<Axes...>> : index_map_op {
   static constexpr auto vjp(G g, Self, A) {
     return make_node<squeeze_op<detail::complement_t<R, axes>>>(g);
   }
+  template <std::size_t, class T, class Self, class A>
+  static constexpr auto jvp(T t, Self, A) { return make_node<expand_op>(t); }
 
   template <class A>
   static constexpr auto simplify(A a) {
@@ -109,6 +111,8 @@ struct squeeze_op<axes_t<Axes...>> : index_map_op {
   static constexpr auto vjp(G g, Self, A) {
     return make_node<expand_op<A::shape.rank, detail::complement_t<A::shape.rank, axes>>>(g);
   }
+  template <std::size_t, class T, class Self, class A>
+  static constexpr auto jvp(T t, Self, A) { return make_node<squeeze_op>(t); }
 
   template <class A>
   static constexpr auto simplify(A a) {
