@@ -33,7 +33,7 @@ template <class F>
 void dot_product_test(F f, const char* what) {
   constexpr std::size_t rank = F::shape.rank;
   auto w = ctgrad::input<"w", rank>;
-  auto [ja] = ctgrad::jvp(ctgrad::outputs(f), ctgrad::tangents(va, vb), ctgrad::wrt(a, b));
+  auto ja = ctgrad::get<0>(ctgrad::jvp(ctgrad::outputs(f), ctgrad::tangents(va, vb), ctgrad::wrt(a, b)));
   auto grads = ctgrad::vjp(ctgrad::outputs(f), ctgrad::seeds(w), ctgrad::wrt(a, b));
   auto bind_common = [&](auto... more) {
     return std::tuple{ctgrad::bind(a, ctgrad::view<const double, 2>(av.data(), {m, n})),

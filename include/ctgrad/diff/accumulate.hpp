@@ -14,7 +14,7 @@ template <class A, class B>
 constexpr auto accumulate(A a, B b) {
   if constexpr (std::is_same_v<A, no_adjoint>) return b;
   else if constexpr (std::is_same_v<B, no_adjoint>) return a;
-  else return a + b;
+  else return ctgrad::add(a, b);
 }
 
 /// A local rule's result made to have the shape of `Target`: summed over the axes along which
@@ -23,25 +23,26 @@ template <class Target, class C>
 constexpr auto fit_to(C c) {
   if constexpr (is_zero_v<C> || std::is_same_v<C, no_adjoint>) return no_adjoint{};
   else if constexpr (C::shape == Target::shape) return c;
-  else if constexpr (covers(C::shape, Target::shape)) return make_node<reduce_to_op<Target::shape>>(c);
-  else if constexpr (covers(Target::shape, C::shape)) return make_node<broadcast_op>(c, Target{});
+  else if constexpr (covers(C::shape, Target::shape)) return ctgrad::make_node<reduce_to_op<Target::shape>>(c);
+  else if constexpr (covers(Target::shape, C::shape)) return ctgrad::make_node<broadcast_op>(c, Target{});
   else static_assert(covers(C::shape, Target::shape), "ctgrad internal error: adjoint shape mismatch");
 }
 
-/// Wraps a contribution type so that a fold expression can sum a pack of them.
-template <class V>
-struct contribution_box {
-  constexpr V value() const { return V{}; }
-  template <class W>
-  constexpr auto operator+(contribution_box<W>) const {
-    return contribution_box<decltype(accumulate(V{}, W{}))>{};
-  }
+/// Left fold of contributions with accumulate. A recursive template rather than a fold
+/// expression over an operator: an operator on types with node template arguments costs an
+/// argument-dependent lookup that clang 14 makes exponential in the nodes' depth.
+template <class Acc, class... Cs>
+struct fold_contributions {
+  using type = Acc;
 };
+template <class Acc, class C, class... Rest>
+struct fold_contributions<Acc, C, Rest...>
+    : fold_contributions<decltype(detail::accumulate(Acc{}, C{})), Rest...> {};
 
 /// The sum of the contributions `Cs...`, skipping the empty ones (no_adjoint if all are).
 template <class... Cs>
 constexpr auto sum_contributions(Cs...) {
-  return (contribution_box<no_adjoint>{} + ... + contribution_box<Cs>{}).value();
+  return typename fold_contributions<no_adjoint, Cs...>::type{};
 }
 
 }  // namespace ctgrad::detail

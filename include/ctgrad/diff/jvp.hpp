@@ -58,28 +58,28 @@ struct forward_pass<wrt_t<Ws...>, tangents_t<Ts...>> {
     requires(std::is_same_v<input_node<Name, R>, Ws> || ...)
   struct tangent<input_node<Name, R>> {
     using N = input_node<Name, R>;
-    using type = decltype(sum_contributions(fit_to<N>(std::conditional_t<std::is_same_v<Ws, N>, Ts, no_adjoint>{})...));
+    using type = decltype(detail::sum_contributions(detail::fit_to<N>(std::conditional_t<std::is_same_v<Ws, N>, Ts, no_adjoint>{})...));
   };
   template <class Op, class... Args>
   struct tangent<node<Op, Args...>> {
     using N = node<Op, Args...>;
     template <std::size_t... I>
     static constexpr auto contributions(std::index_sequence<I...>) {
-      return sum_contributions(operand_contribution<I, Args>()...);
+      return detail::sum_contributions(operand_contribution<I, Args>()...);
     }
     template <std::size_t I, class A>
     static constexpr auto operand_contribution() {
       using t = typename tangent<A>::type;
       if constexpr (std::is_same_v<t, no_adjoint>) return no_adjoint{};
-      else return forward_rule<Op, I>(t{}, N{}, Args{}...);
+      else return detail::forward_rule<Op, I>(t{}, N{}, Args{}...);
     }
-    using type = decltype(fit_to<N>(contributions(std::index_sequence_for<Args...>{})));
+    using type = decltype(detail::fit_to<N>(contributions(std::index_sequence_for<Args...>{})));
   };
 
   template <class O>
   static constexpr auto output_tangent() {
     using t = typename tangent<O>::type;
-    if constexpr (std::is_same_v<t, no_adjoint>) return zeros_like(O{});
+    if constexpr (std::is_same_v<t, no_adjoint>) return ctgrad::zeros_like(O{});
     else return t{};
   }
 };

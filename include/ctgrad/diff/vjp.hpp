@@ -80,22 +80,22 @@ struct reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>> {
   }
   template <class P, class N, class G, class... Args, std::size_t... I>
   static constexpr auto contributions_at(type_list<Args...>, std::index_sequence<I...>) {
-    return sum_contributions(at_position<P, N, G, I, Args...>()...);
+    return detail::sum_contributions(at_position<P, N, G, I, Args...>()...);
   }
   template <class P, class N, class G, std::size_t I, class... Args>
   static constexpr auto at_position() {
     using arg = std::tuple_element_t<I, std::tuple<Args...>>;
     if constexpr (!std::is_same_v<arg, N>) return no_adjoint{};
-    else return fit_to<N>(P::op::template vjp<I>(G{}, P{}, Args{}...));
+    else return detail::fit_to<N>(P::op::template vjp<I>(G{}, P{}, Args{}...));
   }
   template <class N>
   static constexpr auto seed_of() {
-    return sum_contributions(fit_to<N>(std::conditional_t<std::is_same_v<Os, N>, Ss, no_adjoint>{})...);
+    return detail::sum_contributions(detail::fit_to<N>(std::conditional_t<std::is_same_v<Os, N>, Ss, no_adjoint>{})...);
   }
 
   template <class N, class... Ps>
   static constexpr auto gather(type_list<Ps...>) {
-    return sum_contributions(seed_of<N>(), contribution<Ps, N>()...);
+    return detail::sum_contributions(seed_of<N>(), contribution<Ps, N>()...);
   }
 
   template <class N>
@@ -107,8 +107,8 @@ struct reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>> {
   template <class W>
   static constexpr auto gradient() {
     using a = typename adjoint<W>::type;
-    if constexpr (std::is_same_v<a, no_adjoint> || !contains_v<order, W>) return zeros_like(W{});
-    else return fit_to<W>(a{});
+    if constexpr (std::is_same_v<a, no_adjoint> || !contains_v<order, W>) return ctgrad::zeros_like(W{});
+    else return detail::fit_to<W>(a{});
   }
 };
 
@@ -128,7 +128,7 @@ constexpr auto grad(L, wrt_t<Ws...> w) {
   static_assert(L::shape.unit_mask == (std::uint32_t{1} << L::shape.rank) - 1U,
                 "ctgrad: grad(loss, wrt(...)) needs a scalar loss (rank 0, or summed over every "
                 "axis); reduce it first (sum<...>) or use vjp() with a seed");
-  return vjp(outputs_t<L>{}, seeds_t<one_node>{}, w);
+  return ctgrad::vjp(outputs_t<L>{}, seeds_t<one_node>{}, w);
 }
 
 }  // namespace ctgrad

@@ -153,7 +153,7 @@ inline std::string describe(const extent& e) {
 
 template <class E>
 [[noreturn]] void throw_mismatch(const extent& a, const extent& b) {
-  throw shape_error(fmt::format("ctgrad: extents do not match in `{}`: {}, but {}", to_text(E{}),
+  throw shape_error(fmt::format("ctgrad: extents do not match in `{}`: {}, but {}", ctgrad::to_text(E{}),
                                 describe(a), describe(b)));
 }
 
@@ -447,7 +447,7 @@ void evaluate_into(expr_list<Es...>, std::tuple<view<Us, Rs>...> outs, Bs... bin
     const auto want = state.template extents_of<decltype(e)>();
     if (want != out.extents)
       throw shape_error(fmt::format("ctgrad::evaluate_into(): output {} (`{}`) has extents [{}] but the result has [{}]",
-                                    k, to_text(e), fmt::join(out.extents, ", "), fmt::join(want, ", ")));
+                                    k, ctgrad::to_text(e), fmt::join(out.extents, ", "), fmt::join(want, ", ")));
     ++k;
   };
   std::apply([&](const auto&... o) { (check(Es{}, o), ...); }, outs);

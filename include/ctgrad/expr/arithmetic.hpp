@@ -39,16 +39,31 @@ struct sub_op;
 struct mul_op;
 struct div_op;
 
+// Named forms of the operators. ctgrad's own code calls these *qualified* (ctgrad::multiply)
+// and never the operators: an operator or an unqualified call makes the compiler compute the
+// argument-dependent-lookup set of its operand types, which clang 14 does by walking a node
+// type's template arguments as a tree, exponential in the depth of a derived gradient's type.
 template <Expression A>
-constexpr auto operator-(A a) { return make_node<neg_op>(a); }
+constexpr auto negate(A a) { return ctgrad::make_node<neg_op>(a); }
 template <Expression A, Expression B>
-constexpr auto operator+(A a, B b) { return make_node<add_op>(a, b); }
+constexpr auto add(A a, B b) { return ctgrad::make_node<add_op>(a, b); }
 template <Expression A, Expression B>
-constexpr auto operator-(A a, B b) { return make_node<sub_op>(a, b); }
+constexpr auto subtract(A a, B b) { return ctgrad::make_node<sub_op>(a, b); }
 template <Expression A, Expression B>
-constexpr auto operator*(A a, B b) { return make_node<mul_op>(a, b); }
+constexpr auto multiply(A a, B b) { return ctgrad::make_node<mul_op>(a, b); }
 template <Expression A, Expression B>
-constexpr auto operator/(A a, B b) { return make_node<div_op>(a, b); }
+constexpr auto divide(A a, B b) { return ctgrad::make_node<div_op>(a, b); }
+
+template <Expression A>
+constexpr auto operator-(A a) { return ctgrad::negate(a); }
+template <Expression A, Expression B>
+constexpr auto operator+(A a, B b) { return ctgrad::add(a, b); }
+template <Expression A, Expression B>
+constexpr auto operator-(A a, B b) { return ctgrad::subtract(a, b); }
+template <Expression A, Expression B>
+constexpr auto operator*(A a, B b) { return ctgrad::multiply(a, b); }
+template <Expression A, Expression B>
+constexpr auto operator/(A a, B b) { return ctgrad::divide(a, b); }
 
 namespace detail {
 template <class E>
@@ -98,14 +113,14 @@ struct neg_op : elementwise_base {
   static constexpr T apply(T a) { return -a; }
 
   template <std::size_t, class G, class Self, class A>
-  static constexpr auto vjp(G g, Self, A) { return -g; }
+  static constexpr auto vjp(G g, Self, A) { return ctgrad::negate(g); }
 
   template <class A>
   static constexpr auto simplify(A) {
     if constexpr (is_constant_v<A>) return constant_node<-A::value>{};
     else if constexpr (detail::negated<A>::value) return typename detail::negated<A>::operand{};
     else if constexpr (detail::scaled<A>::value)
-      return constant_node<-detail::scaled<A>::factor>{} * typename detail::scaled<A>::operand{};
+      return ctgrad::multiply(constant_node<-detail::scaled<A>::factor>{}, typename detail::scaled<A>::operand{});
     else return no_rewrite{};
   }
 };
@@ -128,8 +143,8 @@ struct add_op : elementwise_base {
     if constexpr (is_constant_v<A> && is_constant_v<B>) return constant_node<A::value + B::value>{};
     else if constexpr (is_zero_v<A> && detail::keeps_shape<B, A, B>) return b;
     else if constexpr (is_zero_v<B> && detail::keeps_shape<A, A, B>) return a;
-    else if constexpr (detail::negated<B>::value) return a - typename detail::negated<B>::operand{};
-    else if constexpr (detail::negated<A>::value) return b - typename detail::negated<A>::operand{};
+    else if constexpr (detail::negated<B>::value) return ctgrad::subtract(a, typename detail::negated<B>::operand{});
+    else if constexpr (detail::negated<A>::value) return ctgrad::subtract(b, typename detail::negated<A>::operand{});
     else return no_rewrite{};
   }
 };
@@ -147,15 +162,15 @@ struct sub_op : elementwise_base {
   template <std::size_t I, class G, class Self, class A, class B>
   static constexpr auto vjp(G g, Self, A, B) {
     if constexpr (I == 0) return g;
-    else return -g;
+    else return ctgrad::negate(g);
   }
 
   template <class A, class B>
   static constexpr auto simplify(A a, B b) {
     if constexpr (is_constant_v<A> && is_constant_v<B>) return constant_node<A::value - B::value>{};
     else if constexpr (is_zero_v<B> && detail::keeps_shape<A, A, B>) return a;
-    else if constexpr (is_zero_v<A> && detail::keeps_shape<B, A, B>) return -b;
-    else if constexpr (detail::negated<B>::value) return a + typename detail::negated<B>::operand{};
+    else if constexpr (is_zero_v<A> && detail::keeps_shape<B, A, B>) return ctgrad::negate(b);
+    else if constexpr (detail::negated<B>::value) return ctgrad::add(a, typename detail::negated<B>::operand{});
     else return no_rewrite{};
   }
 };
@@ -172,8 +187,8 @@ struct mul_op : elementwise_base {
 
   template <std::size_t I, class G, class Self, class A, class B>
   static constexpr auto vjp(G g, Self, A a, B b) {
-    if constexpr (I == 0) return g * b;
-    else return g * a;
+    if constexpr (I == 0) return ctgrad::multiply(g, b);
+    else return ctgrad::multiply(g, a);
   }
 
   template <class A, class B>
@@ -181,21 +196,21 @@ struct mul_op : elementwise_base {
     if constexpr (is_constant_v<A> && is_constant_v<B>) return constant_node<A::value * B::value>{};
     else if constexpr (is_constant_value_v<A, rational{1}>) return b;
     else if constexpr (is_constant_value_v<B, rational{1}>) return a;
-    else if constexpr (is_constant_value_v<A, rational{-1}>) return -b;
-    else if constexpr (is_constant_value_v<B, rational{-1}>) return -a;
-    else if constexpr (is_constant_v<B>) return b * a;  // constants to the left: 2*x == x*2
+    else if constexpr (is_constant_value_v<A, rational{-1}>) return ctgrad::negate(b);
+    else if constexpr (is_constant_value_v<B, rational{-1}>) return ctgrad::negate(a);
+    else if constexpr (is_constant_v<B>) return ctgrad::multiply(b, a);  // constants to the left: 2*x == x*2
     // broadcast_like(c, ref) * b == c * b when b already has ref's shape
     else if constexpr (detail::spread_constant<A>::value && B::shape == A::shape)
-      return typename detail::spread_constant<A>::constant{} * b;
+      return ctgrad::multiply(typename detail::spread_constant<A>::constant{}, b);
     else if constexpr (detail::spread_constant<B>::value && A::shape == B::shape)
-      return typename detail::spread_constant<B>::constant{} * a;
+      return ctgrad::multiply(typename detail::spread_constant<B>::constant{}, a);
     else if constexpr (is_constant_v<A> && detail::scaled<B>::value)
-      return constant_node<A::value * detail::scaled<B>::factor>{} * typename detail::scaled<B>::operand{};
+      return ctgrad::multiply(constant_node<A::value * detail::scaled<B>::factor>{}, typename detail::scaled<B>::operand{});
     else if constexpr (detail::negated<A>::value && detail::negated<B>::value)
-      return typename detail::negated<A>::operand{} * typename detail::negated<B>::operand{};
-    else if constexpr (detail::negated<B>::value) return -(a * typename detail::negated<B>::operand{});
+      return ctgrad::multiply(typename detail::negated<A>::operand{}, typename detail::negated<B>::operand{});
+    else if constexpr (detail::negated<B>::value) return ctgrad::negate(ctgrad::multiply(a, typename detail::negated<B>::operand{}));
     else if constexpr (detail::negated<A>::value && !is_constant_v<B>)
-      return -(typename detail::negated<A>::operand{} * b);
+      return ctgrad::negate(ctgrad::multiply(typename detail::negated<A>::operand{}, b));
     else return no_rewrite{};
   }
 };
@@ -213,8 +228,8 @@ struct div_op : elementwise_base {
   // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -(a/b)/b, which reuses the node a/b itself.
   template <std::size_t I, class G, class Self, class A, class B>
   static constexpr auto vjp(G g, Self self, A, B b) {
-    if constexpr (I == 0) return g / b;
-    else return -(g * self / b);
+    if constexpr (I == 0) return ctgrad::divide(g, b);
+    else return ctgrad::negate(ctgrad::divide(ctgrad::multiply(g, self), b));
   }
 
   template <class A, class B>
@@ -222,11 +237,11 @@ struct div_op : elementwise_base {
     if constexpr (is_constant_v<B>) {
       static_assert(B::value.num != 0, "ctgrad: division by the constant 0");
       if constexpr (is_constant_v<A>) return constant_node<A::value / B::value>{};
-      else return constant_node<rational{1} / B::value>{} * a;
+      else return ctgrad::multiply(constant_node<rational{1} / B::value>{}, a);
     } else if constexpr (detail::negated<A>::value && detail::negated<B>::value) {
-      return typename detail::negated<A>::operand{} / typename detail::negated<B>::operand{};
+      return ctgrad::divide(typename detail::negated<A>::operand{}, typename detail::negated<B>::operand{});
     } else if constexpr (detail::negated<A>::value) {
-      return -(typename detail::negated<A>::operand{} / b);
+      return ctgrad::negate(ctgrad::divide(typename detail::negated<A>::operand{}, b));
     } else {
       return no_rewrite{};
     }

@@ -25,14 +25,14 @@ struct tanh_op;
 template <int N>
 struct pow_op;
 
-template <Expression A> constexpr auto square(A a) { return make_node<square_op>(a); }
-template <Expression A> constexpr auto sqrt(A a) { return make_node<sqrt_op>(a); }
-template <Expression A> constexpr auto rsqrt(A a) { return make_node<rsqrt_op>(a); }
-template <Expression A> constexpr auto exp(A a) { return make_node<exp_op>(a); }
-template <Expression A> constexpr auto log(A a) { return make_node<log_op>(a); }
-template <Expression A> constexpr auto tanh(A a) { return make_node<tanh_op>(a); }
+template <Expression A> constexpr auto square(A a) { return ctgrad::make_node<square_op>(a); }
+template <Expression A> constexpr auto sqrt(A a) { return ctgrad::make_node<sqrt_op>(a); }
+template <Expression A> constexpr auto rsqrt(A a) { return ctgrad::make_node<rsqrt_op>(a); }
+template <Expression A> constexpr auto exp(A a) { return ctgrad::make_node<exp_op>(a); }
+template <Expression A> constexpr auto log(A a) { return ctgrad::make_node<log_op>(a); }
+template <Expression A> constexpr auto tanh(A a) { return ctgrad::make_node<tanh_op>(a); }
 /// x^N for an integer N (negative allowed); pow<1>(x) is x, pow<2>(x) is square(x).
-template <int N, Expression A> constexpr auto pow(A a) { return make_node<pow_op<N>>(a); }
+template <int N, Expression A> constexpr auto pow(A a) { return ctgrad::make_node<pow_op<N>>(a); }
 
 /// Base of unary functions printed as calls: name(x).
 struct unary_function_base : elementwise_base {
@@ -51,7 +51,7 @@ struct square_op : elementwise_base {
   static constexpr T apply(T a) { return a * a; }
 
   template <std::size_t, class G, class Self, class A>
-  static constexpr auto vjp(G g, Self, A a) { return g * (constant<2> * a); }
+  static constexpr auto vjp(G g, Self, A a) { return ctgrad::multiply(g, ctgrad::multiply(constant<2>, a)); }
 };
 
 /// sqrt(x)
@@ -61,7 +61,7 @@ struct sqrt_op : unary_function_base {
   template <class T>
   static T apply(T a) { using std::sqrt; return sqrt(a); }
   template <std::size_t, class G, class Self, class A>
-  static constexpr auto vjp(G g, Self self, A) { return g / (constant<2> * self); }
+  static constexpr auto vjp(G g, Self self, A) { return ctgrad::divide(g, ctgrad::multiply(constant<2>, self)); }
 };
 
 /// 1/sqrt(x)
@@ -72,7 +72,9 @@ struct rsqrt_op : unary_function_base {
   static T apply(T a) { using std::sqrt; return T(1) / sqrt(a); }
   // d x^(-1/2) = -1/2 x^(-3/2) dx = -1/2 rsqrt(x)^3 dx
   template <std::size_t, class G, class Self, class A>
-  static constexpr auto vjp(G g, Self self, A) { return constant<-1, 2> * (g * pow<3>(self)); }
+  static constexpr auto vjp(G g, Self self, A) {
+    return ctgrad::multiply(constant<-1, 2>, ctgrad::multiply(g, ctgrad::pow<3>(self)));
+  }
 };
 
 /// exp(x)
@@ -82,7 +84,7 @@ struct exp_op : unary_function_base {
   template <class T>
   static T apply(T a) { using std::exp; return exp(a); }
   template <std::size_t, class G, class Self, class A>
-  static constexpr auto vjp(G g, Self self, A) { return g * self; }
+  static constexpr auto vjp(G g, Self self, A) { return ctgrad::multiply(g, self); }
 };
 
 /// log(x), the natural logarithm
@@ -92,7 +94,7 @@ struct log_op : unary_function_base {
   template <class T>
   static T apply(T a) { using std::log; return log(a); }
   template <std::size_t, class G, class Self, class A>
-  static constexpr auto vjp(G g, Self, A a) { return g / a; }
+  static constexpr auto vjp(G g, Self, A a) { return ctgrad::divide(g, a); }
 };
 
 /// tanh(x)
@@ -102,7 +104,9 @@ struct tanh_op : unary_function_base {
   template <class T>
   static T apply(T a) { using std::tanh; return tanh(a); }
   template <std::size_t, class G, class Self, class A>
-  static constexpr auto vjp(G g, Self self, A) { return g * (constant<1> - square(self)); }
+  static constexpr auto vjp(G g, Self self, A) {
+    return ctgrad::multiply(g, ctgrad::subtract(constant<1>, ctgrad::square(self)));
+  }
 };
 
 /// x^N, N an integer other than 0, 1 and 2 (those are rewritten to ones_like(x), x, square(x)).
@@ -122,13 +126,15 @@ struct pow_op : elementwise_base {
   }
 
   template <std::size_t, class G, class Self, class A>
-  static constexpr auto vjp(G g, Self, A a) { return constant<N> * (g * pow<N - 1>(a)); }
+  static constexpr auto vjp(G g, Self, A a) {
+    return ctgrad::multiply(constant<N>, ctgrad::multiply(g, ctgrad::pow<N - 1>(a)));
+  }
 
   template <class A>
   static constexpr auto simplify(A a) {
-    if constexpr (N == 0) return ones_like(a);
+    if constexpr (N == 0) return ctgrad::ones_like(a);
     else if constexpr (N == 1) return a;
-    else if constexpr (N == 2) return square(a);
+    else if constexpr (N == 2) return ctgrad::square(a);
     else return no_rewrite{};
   }
 };

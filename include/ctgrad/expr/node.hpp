@@ -29,8 +29,11 @@ namespace ctgrad {
 struct expression_tag {};
 
 /// An expression: a node type (an empty object standing for its type).
+// std::is_base_of (a compiler builtin) rather than std::derived_from: libstdc++ 12 implements
+// the latter's is_convertible with an unqualified call, whose argument-dependent lookup walks a
+// node type's template arguments as a tree (exponential in depth under clang 14).
 template <class E>
-concept Expression = std::derived_from<std::remove_cvref_t<E>, expression_tag> &&
+concept Expression = std::is_base_of_v<expression_tag, std::remove_cvref_t<E>> &&
                      std::is_empty_v<std::remove_cvref_t<E>>;
 
 /// How a node prints as text (the LaTeX and Markdown renderers build on the same facts).

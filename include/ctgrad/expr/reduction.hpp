@@ -106,13 +106,13 @@ struct broadcast_op : shape_function_op {
 
   template <std::size_t I, class G, class Self, class Gv, class Ref>
   static constexpr auto vjp(G g, Self, Gv, Ref) {
-    if constexpr (I == 0) return make_node<reduce_to_op<Gv::shape>>(g);
+    if constexpr (I == 0) return ctgrad::make_node<reduce_to_op<Gv::shape>>(g);
     else return zero_node{};  // ref is read for its shape only
   }
   // forward rule: broadcasting is linear, so the tangent is broadcast the same way
   template <std::size_t I, class T, class Self, class Gv, class Ref>
   static constexpr auto jvp(T t, Self, Gv, Ref ref) {
-    if constexpr (I == 0) return make_node<broadcast_op>(t, ref);
+    if constexpr (I == 0) return ctgrad::make_node<broadcast_op>(t, ref);
     else return zero_node{};
   }
 
@@ -120,11 +120,11 @@ struct broadcast_op : shape_function_op {
   static constexpr auto simplify(G g, Ref) {
     if constexpr (G::shape == Ref::shape) return g;
     else if constexpr (detail::negated<G>::value)
-      return -make_node<broadcast_op>(typename detail::negated<G>::operand{}, Ref{});
+      return ctgrad::negate(ctgrad::make_node<broadcast_op>(typename detail::negated<G>::operand{}, Ref{}));
     else if constexpr (detail::broadcast_parts<G>::value)
-      return make_node<broadcast_op>(typename detail::broadcast_parts<G>::payload{}, Ref{});
+      return ctgrad::make_node<broadcast_op>(typename detail::broadcast_parts<G>::payload{}, Ref{});
     else if constexpr (!std::is_same_v<detail::shape_rep_t<Ref>, Ref>)
-      return make_node<broadcast_op>(g, detail::shape_rep_t<Ref>{});
+      return ctgrad::make_node<broadcast_op>(g, detail::shape_rep_t<Ref>{});
     else return no_rewrite{};
   }
 };
@@ -148,7 +148,7 @@ struct count_op<axes_t<Axes...>> : shape_function_op {
   template <class A>
   static constexpr auto simplify(A) {
     if constexpr (!std::is_same_v<detail::shape_rep_t<A>, A>)
-      return make_node<count_op>(detail::shape_rep_t<A>{});
+      return ctgrad::make_node<count_op>(detail::shape_rep_t<A>{});
     else return no_rewrite{};
   }
 };
@@ -165,24 +165,24 @@ struct sum_op<axes_t<Axes...>> : reduction_op {
   static std::string symbol() { return fmt::format("sum<{}>", detail::axes_label<axes>()); }
 
   template <std::size_t, class G, class Self, class A>
-  static constexpr auto vjp(G g, Self, A a) { return make_node<broadcast_op>(g, a); }
+  static constexpr auto vjp(G g, Self, A a) { return ctgrad::make_node<broadcast_op>(g, a); }
   // forward rule: a sum is linear, the tangent is summed the same way
   template <std::size_t, class T, class Self, class A>
-  static constexpr auto jvp(T t, Self, A) { return make_node<sum_op>(t); }
+  static constexpr auto jvp(T t, Self, A) { return ctgrad::make_node<sum_op>(t); }
 
   template <class A>
   static constexpr auto simplify(A) {
     constexpr bool already_unit = (A::shape.unit_mask & axes::mask) == axes::mask;
     if constexpr (already_unit) return A{};
     else if constexpr (detail::negated<A>::value)
-      return -make_node<sum_op>(typename detail::negated<A>::operand{});
+      return ctgrad::negate(ctgrad::make_node<sum_op>(typename detail::negated<A>::operand{}));
     else if constexpr (detail::broadcast_parts<A>::value) {
       // sum over Axes of broadcast_like(g, ref), g unit on those axes: count * g
       using g = typename detail::broadcast_parts<A>::payload;
       using ref = typename detail::broadcast_parts<A>::reference;
       if constexpr (g::shape.rank == A::shape.rank && (g::shape.unit_mask & axes::mask) == axes::mask &&
                     (A::shape.unit_mask | axes::mask) == (g::shape.unit_mask))
-        return make_node<count_op<axes>>(ref{}) * g{};
+        return ctgrad::multiply(ctgrad::make_node<count_op<axes>>(ref{}), g{});
       else return no_rewrite{};
     } else return no_rewrite{};
   }
@@ -206,17 +206,17 @@ struct reduce_to_op : reduction_op {
   }
 
   template <std::size_t, class G, class Self, class A>
-  static constexpr auto vjp(G g, Self, A a) { return make_node<broadcast_op>(g, a); }
+  static constexpr auto vjp(G g, Self, A a) { return ctgrad::make_node<broadcast_op>(g, a); }
   template <std::size_t, class T, class Self, class A>
-  static constexpr auto jvp(T t, Self, A) { return make_node<reduce_to_op>(t); }
+  static constexpr auto jvp(T t, Self, A) { return ctgrad::make_node<reduce_to_op>(t); }
 
   template <class A>
   static constexpr auto simplify(A a) {
     if constexpr (A::shape == S) return a;
     else if constexpr (A::shape.rank == S.rank)  // no axis dropped: a plain sum, shared with sum<...>
-      return make_node<sum_op<detail::axes_from_mask_t<S.unit_mask & ~A::shape.unit_mask>>>(a);
+      return ctgrad::make_node<sum_op<detail::axes_from_mask_t<S.unit_mask & ~A::shape.unit_mask>>>(a);
     else if constexpr (detail::negated<A>::value)
-      return -make_node<reduce_to_op>(typename detail::negated<A>::operand{});
+      return ctgrad::negate(ctgrad::make_node<reduce_to_op>(typename detail::negated<A>::operand{}));
     else return no_rewrite{};
   }
 };
@@ -228,7 +228,7 @@ constexpr auto sum(A a) {
   static_assert(detail::axes_in_range<axes_t<Axes...>, A>(),
                 "ctgrad: sum<Axes...>(x) names an axis that x does not have (every axis must be "
                 "less than x's rank)");
-  return make_node<sum_op<axes_t<Axes...>>>(a);
+  return ctgrad::make_node<sum_op<axes_t<Axes...>>>(a);
 }
 
 /// The number of elements of x along `Axes...` (a run-time value, rank 0).
@@ -236,23 +236,23 @@ template <std::size_t... Axes, Expression A>
 constexpr auto count(A a) {
   static_assert(detail::axes_in_range<axes_t<Axes...>, A>(),
                 "ctgrad: count<Axes...>(x) names an axis that x does not have");
-  return make_node<count_op<axes_t<Axes...>>>(a);
+  return ctgrad::make_node<count_op<axes_t<Axes...>>>(a);
 }
 
 /// g expanded to the shape of ref (ref is read for its shape only).
 template <Expression G, Expression Ref>
-constexpr auto broadcast_like(G g, Ref ref) { return make_node<broadcast_op>(g, ref); }
+constexpr auto broadcast_like(G g, Ref ref) { return ctgrad::make_node<broadcast_op>(g, ref); }
 
 /// Zeros of ref's shape: the typed zero gradient of an input the outputs do not depend on.
 template <Expression Ref>
-constexpr auto zeros_like(Ref ref) { return broadcast_like(zero_node{}, ref); }
+constexpr auto zeros_like(Ref ref) { return ctgrad::broadcast_like(zero_node{}, ref); }
 
 /// Ones of ref's shape.
 template <Expression Ref>
-constexpr auto ones_like(Ref ref) { return broadcast_like(one_node{}, ref); }
+constexpr auto ones_like(Ref ref) { return ctgrad::broadcast_like(one_node{}, ref); }
 
 /// Sum x down to the static shape S.
 template <static_shape S, Expression A>
-constexpr auto reduce_to(A a) { return make_node<reduce_to_op<S>>(a); }
+constexpr auto reduce_to(A a) { return ctgrad::make_node<reduce_to_op<S>>(a); }
 
 }  // namespace ctgrad

@@ -74,10 +74,10 @@ struct expand_op<R, axes_t<Axes...>> : index_map_op {
 
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G g, Self, A) {
-    return make_node<squeeze_op<detail::complement_t<R, axes>>>(g);
+    return ctgrad::make_node<squeeze_op<detail::complement_t<R, axes>>>(g);
   }
   template <std::size_t, class T, class Self, class A>
-  static constexpr auto jvp(T t, Self, A) { return make_node<expand_op>(t); }
+  static constexpr auto jvp(T t, Self, A) { return ctgrad::make_node<expand_op>(t); }
 
   template <class A>
   static constexpr auto simplify(A a) {
@@ -109,10 +109,10 @@ struct squeeze_op<axes_t<Axes...>> : index_map_op {
 
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G g, Self, A) {
-    return make_node<expand_op<A::shape.rank, detail::complement_t<A::shape.rank, axes>>>(g);
+    return ctgrad::make_node<expand_op<A::shape.rank, detail::complement_t<A::shape.rank, axes>>>(g);
   }
   template <std::size_t, class T, class Self, class A>
-  static constexpr auto jvp(T t, Self, A) { return make_node<squeeze_op>(t); }
+  static constexpr auto jvp(T t, Self, A) { return ctgrad::make_node<squeeze_op>(t); }
 
   template <class A>
   static constexpr auto simplify(A a) {
@@ -125,7 +125,7 @@ struct squeeze_op<axes_t<Axes...>> : index_map_op {
         return typename parts::operand{};
       else return no_rewrite{};
     } else if constexpr (detail::negated<A>::value) {
-      return -make_node<squeeze_op>(typename detail::negated<A>::operand{});
+      return ctgrad::negate(ctgrad::make_node<squeeze_op>(typename detail::negated<A>::operand{}));
     } else {
       return no_rewrite{};
     }
@@ -140,7 +140,7 @@ constexpr auto expand(V v) {
   static_assert(((Axes < R) && ...), "ctgrad::expand<R, Axes...>(v): every target axis must be less than R");
   static_assert(detail::strictly_increasing<axes_t<Axes...>>(),
                 "ctgrad::expand<R, Axes...>(v): target axes must be increasing (expand does not transpose)");
-  return make_node<expand_op<R, axes_t<Axes...>>>(v);
+  return ctgrad::make_node<expand_op<R, axes_t<Axes...>>>(v);
 }
 
 /// Drops the statically unit axes `Axes...` of e (e.g. the axes a sum kept).
@@ -151,7 +151,7 @@ constexpr auto squeeze(E e) {
                 "ctgrad::squeeze<Axes...>(e): only axes of static extent 1 (kept by a reduction or "
                 "made by expand) can be squeezed");
   static_assert(detail::strictly_increasing<axes_t<Axes...>>(), "ctgrad::squeeze<Axes...>(e): axes must be increasing");
-  return make_node<squeeze_op<axes_t<Axes...>>>(e);
+  return ctgrad::make_node<squeeze_op<axes_t<Axes...>>>(e);
 }
 
 }  // namespace ctgrad

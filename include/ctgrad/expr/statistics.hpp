@@ -11,7 +11,7 @@ namespace ctgrad {
 /// Mean over `Axes...` (kept with extent 1): sum / count.
 template <std::size_t... Axes, Expression A>
 constexpr auto mean(A a) {
-  return sum<Axes...>(a) / count<Axes...>(a);
+  return ctgrad::divide(ctgrad::sum<Axes...>(a), ctgrad::count<Axes...>(a));
 }
 
 /// Biased variance over `Axes...` (divides by the count, as batch norm's training pass does),
@@ -19,7 +19,7 @@ constexpr auto mean(A a) {
 /// everything to cancellation for data far from zero.
 template <std::size_t... Axes, Expression A>
 constexpr auto variance(A a) {
-  return mean<Axes...>(square(a - mean<Axes...>(a)));
+  return ctgrad::mean<Axes...>(ctgrad::square(ctgrad::subtract(a, ctgrad::mean<Axes...>(a))));
 }
 
 }  // namespace ctgrad

@@ -84,7 +84,7 @@ struct order_of_list<expr_list<Es...>> {
 /// Number of unique nodes (distinct types) in the expressions (or lists of them) `roots...`.
 template <class... Roots>
 constexpr std::size_t unique_node_count(Roots... roots) {
-  return detail::order_of_list<decltype(exprs(roots...))>::type::size;
+  return detail::order_of_list<decltype(ctgrad::exprs(roots...))>::type::size;
 }
 
 }  // namespace ctgrad
