@@ -20,3 +20,6 @@
 #include "ctgrad/expr/text.hpp"
 #include "ctgrad/graph/topo.hpp"
 #include "ctgrad/nn/batch_norm.hpp"
+#include "ctgrad/nn/layer_norm.hpp"
+#include "ctgrad/nn/normalize.hpp"
+#include "ctgrad/nn/running_stats.hpp"

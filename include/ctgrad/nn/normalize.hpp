@@ -1,0 +1,85 @@
+#pragma once
+// ctgrad/nn/normalize.hpp: the building blocks every normalization layer is made of. Batch norm
+// (training and inference) and layer norm are compositions of these; none of them is
+// differentiated by hand, ctgrad::vjp derives their gradients.
+//
+//   auto x = ctgrad::input<"x", 2>;  auto eps = ctgrad::input<"eps", 0>;
+//   auto xhat = ctgrad::nn::normalize<0>(x, eps);              // batch statistics over axis 0
+//   auto xinf = ctgrad::nn::normalize_with(x, mu, var, eps);   // given statistics
+//   auto y = ctgrad::nn::affine(xhat, gamma, beta);            // gamma * xhat + beta
+//
+// Batch statistics are computed around a shift: d = x - mean(x), then mean and variance of d.
+// In exact arithmetic this changes nothing (normalization is shift invariant). In floating
+// point it makes two promises the plain two-pass form cannot keep:
+//   - a constant feature normalizes to exactly 0: every d equals the same tiny rounding residue
+//     r = c - fl(mean(x)), whose mean is exactly r, so d - mean(d) is exactly 0 (and
+//     batch_mean(x) = fl(mean(x)) + r is exactly c);
+//   - data with a large offset keep their precision: d is computed exactly (Sterbenz) and the
+//     deviations d - mean(d) are small numbers subtracted from small numbers, so the rounding
+//     of mean(x) (up to half an ulp of the offset, e.g. 5e-4 for float data near 1e4) does not
+//     bias the variance or the outputs.
+// It is the corrected two-pass algorithm (Chan, Golub and LeVeque), with one more reduction.
+#include <cstddef>
+
+#include "ctgrad/expr/statistics.hpp"
+
+namespace ctgrad::nn {
+
+namespace detail {
+/// x shifted by its own mean over Axes: the quantity batch statistics are computed from.
+template <std::size_t... Axes, Expression X>
+constexpr auto shifted(X x) {
+  return x - mean<Axes...>(x);
+}
+}  // namespace detail
+
+/// (x - mean) / sqrt(var + eps) for statistics given from outside (running estimates, or
+/// anything that broadcasts against x); eps sits inside the square root.
+///
+///   auto xhat = ctgrad::nn::normalize_with(x, running_mean, running_var, eps);
+template <Expression X, Expression Mean, Expression Var, Expression Eps>
+constexpr auto normalize_with(X x, Mean mean_value, Var var_value, Eps eps) {
+  return (x - mean_value) / sqrt(var_value + eps);
+}
+
+/// The mean of x over `Axes...` (kept with extent 1), refined by the mean of the residues
+/// x - mean(x): exactly c for a constant feature c. What running means are updated with.
+///
+///   auto mu = ctgrad::nn::batch_mean<0>(x);   // 1 x n
+template <std::size_t... Axes, Expression X>
+constexpr auto batch_mean(X x) {
+  return mean<Axes...>(x) + mean<Axes...>(detail::shifted<Axes...>(x));
+}
+
+/// The biased variance of x over `Axes...` (divides by the number m of reduced elements, as
+/// batch norm's training pass does), computed from the shifted data; never negative, exactly 0
+/// for a constant feature.
+///
+///   auto var = ctgrad::nn::batch_variance<0>(x);   // 1 x n
+template <std::size_t... Axes, Expression X>
+constexpr auto batch_variance(X x) {
+  return variance<Axes...>(detail::shifted<Axes...>(x));
+}
+
+/// x normalized with its own statistics over `Axes...`: (x - mu) / sqrt(var + eps) with the
+/// batch mean and biased batch variance. Shares its nodes with batch_mean and batch_variance,
+/// so evaluating it together with running-estimate updates computes the statistics once.
+///
+///   auto xhat = ctgrad::nn::normalize<0>(x, eps);        // batch norm over the batch axis
+///   auto zhat = ctgrad::nn::normalize<1>(x, eps);        // layer norm over the features
+template <std::size_t... Axes, Expression X, Expression Eps>
+constexpr auto normalize(X x, Eps eps) {
+  static_assert(sizeof...(Axes) > 0, "ctgrad::nn::normalize<Axes...>(x, eps): name the axes to normalize over");
+  const auto d = detail::shifted<Axes...>(x);
+  return normalize_with(d, mean<Axes...>(d), variance<Axes...>(d), eps);
+}
+
+/// The learnable scale and shift: gamma * xhat + beta (gamma and beta broadcast against xhat).
+///
+///   auto y = ctgrad::nn::affine(ctgrad::nn::normalize<0>(x, eps), gamma, beta);
+template <Expression Xhat, Expression G, Expression B>
+constexpr auto affine(Xhat xhat, G gamma, B beta) {
+  return gamma * xhat + beta;
+}
+
+}  // namespace ctgrad::nn

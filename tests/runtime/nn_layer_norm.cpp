@@ -1,0 +1,87 @@
+// Layer norm (per sample, over the last axis, its own gamma and beta) from nn/normalize.hpp:
+// derived gradients against its closed form as plain loops and against finite differences.
+#include <catch2/catch.hpp>
+
+#include <ctgrad.hpp>
+
+#include "support/finite_difference.hpp"
+#include "support/normalization_reference.hpp"
+#include "support/numeric.hpp"
+
+namespace {
+
+auto gamma_ = ctgrad::input<"gamma", 1>;
+auto beta_ = ctgrad::input<"beta", 1>;
+auto eps = ctgrad::input<"eps", 0>;
+
+using vec = std::vector<double>;
+
+/// Layer norm of a rank-R input with extents `ext` against the closed form: statistics over the
+/// last axis, gamma and beta indexed by it.
+template <std::size_t R>
+void check_closed_form(std::array<std::size_t, R> ext, unsigned seed, double e) {
+  auto x = ctgrad::input<"x", R>;
+  auto dy = ctgrad::input<"dy", R>;
+  auto y = ctgrad::nn::layer_norm(x, gamma_, beta_, eps);
+  auto grads = ctgrad::vjp(ctgrad::outputs(y), ctgrad::seeds(dy), ctgrad::wrt(x, gamma_, beta_));
+  std::size_t N = 1;
+  for (auto v : ext) N *= v;
+  const std::size_t D = ext[R - 1];
+  const vec xs = ctgrad_test::random_vector(N, seed, -3.0, 5.0), ds = ctgrad_test::random_vector(N, seed + 1);
+  const vec gs = ctgrad_test::random_vector(D, seed + 2, 0.5, 2.0), bs = ctgrad_test::random_vector(D, seed + 3);
+  const auto [yv, dxv, dgv, dbv] = ctgrad::evaluate(
+      ctgrad::exprs(y, grads), ctgrad::bind(x, ctgrad::view<const double, R>(xs.data(), ext)),
+      ctgrad::bind(gamma_, ctgrad::view<const double, 1>(gs.data(), {D})),
+      ctgrad::bind(beta_, ctgrad::view<const double, 1>(bs.data(), {D})), ctgrad::bind(eps, e),
+      ctgrad::bind(dy, ctgrad::view<const double, R>(ds.data(), ext)));
+  const std::uint32_t last = std::uint32_t{1} << (R - 1);
+  const auto ref =
+      ctgrad_test::training_reference(ctgrad_test::norm_layout{{ext.begin(), ext.end()}, last, last}, xs, gs, bs, ds, e);
+  INFO("rank " << R << ", last extent " << D << ", seed " << seed);
+  CHECK(ctgrad_test::relative_error(yv.values, ref.y) <= 1e-12);
+  CHECK(ctgrad_test::relative_error(dxv.values, ref.dx, ref.dx_scale) <= 1e-12);
+  CHECK(ctgrad_test::relative_error(dgv.values, ref.dgamma) <= 1e-12);
+  CHECK(ctgrad_test::relative_error(dbv.values, ref.dbeta) <= 1e-12);
+}
+
+}  // namespace
+
+TEST_CASE("layer norm and its derived gradients equal the closed form (1e-12)", "[nn][layer_norm]") {
+  for (std::size_t m : {1, 3, 17})
+    for (std::size_t d : {2, 5, 64}) check_closed_form<2>({m, d}, unsigned(m * 13 + d), 1e-5);
+  check_closed_form<3>({2, 3, 8}, 77, 1e-5);
+  check_closed_form<1>({9}, 78, 1e-1);
+}
+
+TEST_CASE("layer norm's gradients agree with central finite differences", "[nn][layer_norm]") {
+  auto x = ctgrad::input<"x", 2>;
+  auto y = ctgrad::nn::layer_norm(x, gamma_, beta_, eps);
+  const std::size_t m = 3, d = 5;
+  const vec xs = ctgrad_test::random_vector(m * d, 31, -2.0, 2.0);
+  const vec gs = ctgrad_test::random_vector(d, 32, 0.5, 2.0), bs = ctgrad_test::random_vector(d, 33);
+  auto bx = ctgrad::bind(x, ctgrad::view<const double, 2>(xs.data(), {m, d}));
+  auto bg = ctgrad::bind(gamma_, ctgrad::view<const double, 1>(gs.data(), {d}));
+  auto bb = ctgrad::bind(beta_, ctgrad::view<const double, 1>(bs.data(), {d}));
+  auto be = ctgrad::bind(eps, 1e-5);
+  CHECK(ctgrad_test::check_gradient(y, x, xs, {m, d}, bg, bb, be).relative_error <= 1e-7);
+  CHECK(ctgrad_test::check_gradient(y, gamma_, gs, {d}, bx, bb, be).relative_error <= 1e-8);
+  CHECK(ctgrad_test::check_gradient(y, beta_, bs, {d}, bx, bg, be).relative_error <= 1e-8);
+}
+
+TEST_CASE("layer norm normalizes each sample, not each feature", "[nn][layer_norm]") {
+  // Each row of y (gamma = 1, beta = 0) has mean 0 and biased variance var / (var + eps).
+  auto x = ctgrad::input<"x", 2>;
+  auto y = ctgrad::nn::layer_norm(x, gamma_, beta_, eps);
+  const std::size_t m = 4, d = 6;
+  const vec xs = ctgrad_test::random_vector(m * d, 41, -5.0, 9.0), ones(d, 1.0), zeros(d, 0.0);
+  const auto yv = ctgrad::evaluate(y, ctgrad::bind(x, ctgrad::view<const double, 2>(xs.data(), {m, d})),
+                                   ctgrad::bind(gamma_, ctgrad::view<const double, 1>(ones.data(), {d})),
+                                   ctgrad::bind(beta_, ctgrad::view<const double, 1>(zeros.data(), {d})), ctgrad::bind(eps, 0.0));
+  for (std::size_t i = 0; i < m; ++i) {
+    double mean = 0, sq = 0;
+    for (std::size_t j = 0; j < d; ++j) mean += yv(i, j) / double(d);
+    for (std::size_t j = 0; j < d; ++j) sq += (yv(i, j) - mean) * (yv(i, j) - mean) / double(d);
+    CHECK(std::abs(mean) <= 1e-14);
+    CHECK(std::abs(sq - 1.0) <= 1e-13);
+  }
+}
