@@ -1,0 +1,20 @@
+# Examples of the verification tools (ctgrad/check): the reference-document audit generator and
+# the batch norm gradient checker CLI. Included by examples/CMakeLists.txt.
+
+# The audit of ../shared/reference/batch_norm_explained.md: a fresh run must equal the committed
+# docs/reference-audit.md.
+add_executable(reference_audit "${CMAKE_CURRENT_SOURCE_DIR}/reference_audit.cpp")
+target_link_libraries(reference_audit PRIVATE ctgrad::ctgrad ctgrad_dev_warnings)
+add_test(NAME reference_audit_generate
+  COMMAND reference_audit "${CMAKE_CURRENT_BINARY_DIR}/reference-audit.md")
+add_test(NAME reference_audit_up_to_date
+  COMMAND ${CMAKE_COMMAND} -E compare_files "${PROJECT_SOURCE_DIR}/docs/reference-audit.md"
+          "${CMAKE_CURRENT_BINARY_DIR}/reference-audit.md")
+set_tests_properties(reference_audit_generate PROPERTIES FIXTURES_SETUP reference_audit LABELS "example")
+set_tests_properties(reference_audit_up_to_date PROPERTIES FIXTURES_REQUIRED reference_audit LABELS "example")
+
+# The batch norm gradient checker for people who implement batch norm themselves (see README).
+# Tested by tests/runtime/check_batch_norm_cli.cpp; installed with the package.
+add_executable(ctgrad-batch-norm-check "${CMAKE_CURRENT_SOURCE_DIR}/batch_norm_check.cpp")
+target_link_libraries(ctgrad-batch-norm-check PRIVATE ctgrad::ctgrad ctgrad_dev_warnings)
+install(TARGETS ctgrad-batch-norm-check RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
