@@ -10,15 +10,11 @@
 
 #include "support/normalization_reference.hpp"
 #include "support/numeric.hpp"
+#include "support/batch_norm_inputs.hpp"
 
 namespace {
 
-auto x = ctgrad::input<"x", 2>;
-auto gamma_ = ctgrad::input<"gamma", 1>;
-auto beta_ = ctgrad::input<"beta", 1>;
-auto rm = ctgrad::input<"running_mean", 1>;
-auto rv = ctgrad::input<"running_var", 1>;
-auto eps = ctgrad::input<"eps", 0>;
+using namespace ctgrad_test::bn_inputs;
 
 using vec = std::vector<double>;
 

@@ -4,12 +4,10 @@
 
 #include <ctgrad.hpp>
 
+#include "support/batch_norm_inputs.hpp"
+
 namespace {
-auto x = ctgrad::input<"x", 2>;
-auto gamma_ = ctgrad::input<"gamma", 1>;
-auto beta_ = ctgrad::input<"beta", 1>;
-auto eps = ctgrad::input<"eps", 0>;
-auto dy = ctgrad::input<"dy", 2>;
+using namespace ctgrad_test::bn_inputs;
 auto y = ctgrad::nn::batch_norm_train(x, gamma_, beta_, eps);
 auto grads = ctgrad::vjp(ctgrad::outputs(y), ctgrad::seeds(dy), ctgrad::wrt(x, gamma_, beta_));
 }  // namespace
