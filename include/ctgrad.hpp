@@ -17,6 +17,7 @@
 #include "ctgrad/expr/reduction.hpp"
 #include "ctgrad/expr/reshape.hpp"
 #include "ctgrad/expr/statistics.hpp"
+#include "ctgrad/expr/stop_gradient.hpp"
 #include "ctgrad/expr/text.hpp"
 #include "ctgrad/graph/topo.hpp"
 #include "ctgrad/nn/batch_norm.hpp"

@@ -8,28 +8,44 @@
 //   auto xinf = ctgrad::nn::normalize_with(x, mu, var, eps);   // given statistics
 //   auto y = ctgrad::nn::affine(xhat, gamma, beta);            // gamma * xhat + beta
 //
-// Batch statistics are computed around a shift: d = x - mean(x), then mean and variance of d.
-// In exact arithmetic this changes nothing (normalization is shift invariant). In floating
-// point it makes two promises the plain two-pass form cannot keep:
+// Batch statistics are computed around a shift: d = x - s with s = mean(x), then
+// mean(d) and the variance of d as mean(d^2) - mean(d)^2, the corrected two-pass algorithm
+// (Chan, Golub and LeVeque). In exact arithmetic the shift changes nothing (normalization is
+// shift invariant, and mean(d) = 0). In floating point it makes two promises the plain
+// E[x^2] - E[x]^2 form cannot keep:
 //   - a constant feature normalizes to exactly 0: every d equals the same tiny rounding residue
 //     r = c - fl(mean(x)), whose mean is exactly r, so d - mean(d) is exactly 0 (and
-//     batch_mean(x) = fl(mean(x)) + r is exactly c);
-//   - data with a large offset keep their precision: d is computed exactly (Sterbenz) and the
-//     deviations d - mean(d) are small numbers subtracted from small numbers, so the rounding
-//     of mean(x) (up to half an ulp of the offset, e.g. 5e-4 for float data near 1e4) does not
-//     bias the variance or the outputs.
-// It is the corrected two-pass algorithm (Chan, Golub and LeVeque), with one more reduction.
+//     batch_mean(x) = s + mean(d) is exactly c), and the variance r^2 - r^2 is exactly 0;
+//   - data with a large offset keep their precision: d is computed exactly (Sterbenz), mean(d)
+//     is of the order of the rounding of s, so mean(d)^2 is negligible against mean(d^2) and
+//     the subtraction cancels nothing.
+// The shift is wrapped in stop_gradient: the result does not depend on it, so its gradient is
+// exactly zero, and declaring it so keeps the derived backward pass from reducing over x once
+// more only to sum terms that cancel. With it, the statistics need two passes over x (s, then
+// mean(d) and mean(d^2) together), the same as the hand-written two-pass form.
 #include <cstddef>
 
 #include "ctgrad/expr/statistics.hpp"
+#include "ctgrad/expr/stop_gradient.hpp"
 
 namespace ctgrad::nn {
 
 namespace detail {
+/// The shift batch statistics are computed around: mean(x) over Axes, gradient stopped.
+template <std::size_t... Axes, Expression X>
+constexpr auto shift(X x) {
+  return ctgrad::stop_gradient(ctgrad::mean<Axes...>(x));
+}
 /// x shifted by its own mean over Axes: the quantity batch statistics are computed from.
 template <std::size_t... Axes, Expression X>
 constexpr auto shifted(X x) {
-  return x - mean<Axes...>(x);
+  return ctgrad::subtract(x, detail::shift<Axes...>(x));
+}
+/// The biased variance of shifted data d: mean(d^2) - mean(d)^2. Both means read d in the same
+/// pass; mean(d) is a rounding residue, so nothing cancels (see the header comment).
+template <std::size_t... Axes, Expression D>
+constexpr auto shifted_variance(D d) {
+  return ctgrad::subtract(ctgrad::mean<Axes...>(ctgrad::square(d)), ctgrad::square(ctgrad::mean<Axes...>(d)));
 }
 }  // namespace detail
 
@@ -48,7 +64,7 @@ constexpr auto normalize_with(X x, Mean mean_value, Var var_value, Eps eps) {
 ///   auto mu = ctgrad::nn::batch_mean<0>(x);   // 1 x n
 template <std::size_t... Axes, Expression X>
 constexpr auto batch_mean(X x) {
-  return mean<Axes...>(x) + mean<Axes...>(detail::shifted<Axes...>(x));
+  return ctgrad::add(detail::shift<Axes...>(x), ctgrad::mean<Axes...>(detail::shifted<Axes...>(x)));
 }
 
 /// The biased variance of x over `Axes...` (divides by the number m of reduced elements, as
@@ -58,7 +74,7 @@ constexpr auto batch_mean(X x) {
 ///   auto var = ctgrad::nn::batch_variance<0>(x);   // 1 x n
 template <std::size_t... Axes, Expression X>
 constexpr auto batch_variance(X x) {
-  return variance<Axes...>(detail::shifted<Axes...>(x));
+  return detail::shifted_variance<Axes...>(detail::shifted<Axes...>(x));
 }
 
 /// x normalized with its own statistics over `Axes...`: (x - mu) / sqrt(var + eps) with the
@@ -71,7 +87,7 @@ template <std::size_t... Axes, Expression X, Expression Eps>
 constexpr auto normalize(X x, Eps eps) {
   static_assert(sizeof...(Axes) > 0, "ctgrad::nn::normalize<Axes...>(x, eps): name the axes to normalize over");
   const auto d = detail::shifted<Axes...>(x);
-  return normalize_with(d, mean<Axes...>(d), variance<Axes...>(d), eps);
+  return normalize_with(d, ctgrad::mean<Axes...>(d), detail::shifted_variance<Axes...>(d), eps);
 }
 
 /// The learnable scale and shift: gamma * xhat + beta (gamma and beta broadcast against xhat).

@@ -1,0 +1,50 @@
+#pragma once
+// ctgrad/expr/stop_gradient.hpp: the identity whose derivative is declared zero.
+//
+//   auto x = ctgrad::input<"x", 2>;
+//   auto d = x - ctgrad::stop_gradient(ctgrad::mean<0>(x));   // a shift that gradients ignore
+//
+// Its use is a shift of a shift-invariant computation: normalization (x - mu) / sigma gives the
+// same values whatever constant is subtracted from x first, so the gradient through that
+// constant is exactly zero in exact arithmetic. Declaring it zero keeps the derived gradient
+// from summing terms that cancel, and keeps the shift's reduction out of the backward pass
+// (JAX's logsumexp stops the gradient of its max shift for the same reason). Anywhere else it
+// changes the mathematics: the derivative of stop_gradient(f(x)) is 0, not f'(x).
+#include <string>
+
+#include "ctgrad/expr/arithmetic.hpp"
+
+namespace ctgrad {
+
+struct stop_gradient_op;
+
+/// The value of `a`, with a zero derivative (forward and reverse mode).
+template <Expression A>
+constexpr auto stop_gradient(A a) {
+  return ctgrad::make_node<stop_gradient_op>(a);
+}
+
+/// stop_gradient(x): evaluates to x; every local rule returns no contribution.
+struct stop_gradient_op : elementwise_base {
+  static constexpr notation kind = notation::call;
+  static constexpr int prec = precedence::atom;
+  template <class...>
+  static std::string symbol() { return "stop_gradient"; }
+
+  template <class T>
+  static constexpr T apply(T a) { return a; }
+
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G, Self, A) { return zero_node{}; }
+
+  // stop_gradient of something without a derivative (a constant, a count) or of a stopped
+  // value is that thing itself.
+  template <class A>
+  static constexpr auto simplify(A a) {
+    if constexpr (is_constant_v<A>) return a;
+    else if constexpr (requires { typename A::op; } && std::is_same_v<typename A::op, stop_gradient_op>) return a;
+    else return no_rewrite{};
+  }
+};
+
+}  // namespace ctgrad
