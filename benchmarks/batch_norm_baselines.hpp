@@ -1,0 +1,438 @@
+#pragma once
+// Hand-written batch normalization, training mode, forward + backward in one call: the
+// baselines ctgrad's derived evaluation is timed against (issue 6). Portable C++: no
+// intrinsics; loops run over the contiguous feature axis with per-feature accumulator arrays
+// so that the compiler vectorizes them, and the summing passes take rows in blocks of four so
+// that each accumulator is loaded and stored once per four rows.
+//
+// x and dy are m x n row-major (m = batch, n = features, features contiguous); gamma, beta,
+// dgamma and dbeta have n entries. Formulas (biased variance, eps inside the square root):
+//
+//   mu = mean_i x,  var = mean_i (x - mu)^2,  r = 1 / sqrt(var + eps),  xhat = (x - mu) r
+//   y = gamma xhat + beta
+//   dbeta = sum_i dy,  dgamma = sum_i dy xhat
+//   dx = (gamma r / m) (m dy - dbeta - xhat dgamma)
+//      = A dy + B (x - mu) + C   with A = gamma r, B = -A r dgamma / m, C = -A dbeta / m
+//
+// Variants (all write y, dx, dgamma, dbeta; none allocates once its workspace is sized):
+//   naive_f64   textbook: one pass per formula, xhat and dxhat stored, double accumulation
+//   fused4<double>  pass 1 mean, pass 2 variance (two-pass, robust), pass 3 y + sum dy +
+//                   sum dy xhat, pass 4 dx: x read 4 times, dy twice. Double accumulation,
+//                   double per-element arithmetic (ctgrad's contract for float data).
+//   fused2_f64  pass 1 all four per-feature sums around a shift (the feature's first row:
+//               sums of d = x - s, d^2, dy, dy d; the variance is then
+//               (sum d^2 - (sum d)^2 / m) / m, which in double loses nothing that matters for
+//               float data whatever the offset), pass 2 y and dx: x and dy read twice each
+//   fused2_mixed  fused2_f64's pass 1; pass 2 in float, with x - mu formed from mu split into
+//                 two floats (double sums, float elementwise arithmetic: still within a few
+//                 float ulps of each output's scale)
+//   fused4<float>   fused4 accumulating and computing in float: for information only, it
+//                   does not meet the accuracy contract (large offsets break it)
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <type_traits>
+#include <vector>
+
+#if defined(__clang__)
+#define CTGRAD_BENCH_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define CTGRAD_BENCH_IVDEP _Pragma("GCC ivdep")
+#else
+#define CTGRAD_BENCH_IVDEP
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CTGRAD_BENCH_RESTRICT __restrict__
+#else
+#define CTGRAD_BENCH_RESTRICT
+#endif
+
+namespace bn_baseline {
+
+/// One batch-norm problem: inputs and caller-owned outputs.
+struct args {
+  const float* x;
+  const float* gamma;
+  const float* beta;
+  const float* dy;
+  float eps;
+  float* y;
+  float* dx;
+  float* dgamma;
+  float* dbeta;
+  std::size_t m, n;
+};
+
+/// Scratch sized once per problem (per-feature arrays; the naive variant's m x n temporaries).
+struct workspace {
+  std::vector<double> d0, d1, d2, d3, d4, d5, d6;
+  std::vector<float> f0, f1, f2, f3, f4, f5, f6;
+  std::vector<double> xhat, dxhat;
+
+  workspace(std::size_t m, std::size_t n, bool naive)
+      : d0(n), d1(n), d2(n), d3(n), d4(n), d5(n), d6(n), f0(n), f1(n), f2(n), f3(n), f4(n), f5(n), f6(n) {
+    if (naive) {
+      xhat.resize(m * n);
+      dxhat.resize(m * n);
+    }
+  }
+  template <class T>
+  T* scratch(int k) {
+    if constexpr (std::is_same_v<T, double>) {
+      std::vector<double>* v[] = {&d0, &d1, &d2, &d3, &d4, &d5, &d6};
+      return v[k]->data();
+    } else {
+      std::vector<float>* v[] = {&f0, &f1, &f2, &f3, &f4, &f5, &f6};
+      return v[k]->data();
+    }
+  }
+};
+
+// ------------------------------------------------------------------------------------------
+// (i) textbook: one pass per formula
+// ------------------------------------------------------------------------------------------
+inline void naive_f64(const args& a, workspace& w) {
+  const std::size_t m = a.m, n = a.n;
+  const double md = static_cast<double>(m);
+  double* mu = w.d0.data();
+  double* var = w.d1.data();
+  double* sum_dxhat = w.d2.data();
+  double* sum_dxhat_xhat = w.d3.data();
+  double* dgamma = w.d4.data();
+  double* dbeta = w.d5.data();
+  double* inv_std = w.d6.data();
+  double* xhat = w.xhat.data();
+  double* dxhat = w.dxhat.data();
+
+  std::fill_n(mu, n, 0.0);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t k = 0; k < n; ++k) mu[k] += a.x[i * n + k];
+  for (std::size_t k = 0; k < n; ++k) mu[k] /= md;
+
+  std::fill_n(var, n, 0.0);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t k = 0; k < n; ++k) {
+      const double d = a.x[i * n + k] - mu[k];
+      var[k] += d * d;
+    }
+  for (std::size_t k = 0; k < n; ++k) inv_std[k] = 1.0 / std::sqrt(var[k] / md + double(a.eps));
+
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t k = 0; k < n; ++k) xhat[i * n + k] = (a.x[i * n + k] - mu[k]) * inv_std[k];
+
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t k = 0; k < n; ++k)
+      a.y[i * n + k] = static_cast<float>(a.gamma[k] * xhat[i * n + k] + a.beta[k]);
+
+  std::fill_n(dbeta, n, 0.0);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t k = 0; k < n; ++k) dbeta[k] += a.dy[i * n + k];
+
+  std::fill_n(dgamma, n, 0.0);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t k = 0; k < n; ++k) dgamma[k] += a.dy[i * n + k] * xhat[i * n + k];
+
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t k = 0; k < n; ++k) dxhat[i * n + k] = double(a.dy[i * n + k]) * a.gamma[k];
+
+  std::fill_n(sum_dxhat, n, 0.0);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t k = 0; k < n; ++k) sum_dxhat[k] += dxhat[i * n + k];
+
+  std::fill_n(sum_dxhat_xhat, n, 0.0);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t k = 0; k < n; ++k) sum_dxhat_xhat[k] += dxhat[i * n + k] * xhat[i * n + k];
+
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t k = 0; k < n; ++k)
+      a.dx[i * n + k] = static_cast<float>(inv_std[k] / md *
+                                           (md * dxhat[i * n + k] - sum_dxhat[k] - xhat[i * n + k] * sum_dxhat_xhat[k]));
+
+  for (std::size_t k = 0; k < n; ++k) {
+    a.dgamma[k] = static_cast<float>(dgamma[k]);
+    a.dbeta[k] = static_cast<float>(dbeta[k]);
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// (ii), (iii) four fused passes; Acc = double (contract) or float (information)
+// ------------------------------------------------------------------------------------------
+template <class Acc>
+void fused4(const args& a, workspace& w) {
+  const std::size_t m = a.m, n = a.n;
+  const Acc md = static_cast<Acc>(m);
+  Acc* CTGRAD_BENCH_RESTRICT mu = w.scratch<Acc>(0);
+  Acc* CTGRAD_BENCH_RESTRICT var = w.scratch<Acc>(1);
+  Acc* CTGRAD_BENCH_RESTRICT sdy = w.scratch<Acc>(2);
+  Acc* CTGRAD_BENCH_RESTRICT sdyxh = w.scratch<Acc>(3);
+  Acc* CTGRAD_BENCH_RESTRICT r = w.scratch<Acc>(4);
+  Acc* CTGRAD_BENCH_RESTRICT g = w.scratch<Acc>(5);
+  Acc* CTGRAD_BENCH_RESTRICT b = w.scratch<Acc>(6);
+  const float* CTGRAD_BENCH_RESTRICT x = a.x;
+  const float* CTGRAD_BENCH_RESTRICT dy = a.dy;
+  float* CTGRAD_BENCH_RESTRICT y = a.y;
+  float* CTGRAD_BENCH_RESTRICT dx = a.dx;
+  const std::size_t m4 = m - m % 4;
+
+  // pass 1: mean
+  std::fill_n(mu, n, Acc(0));
+  for (std::size_t i = 0; i < m4; i += 4) {
+    const float *x0 = x + i * n, *x1 = x0 + n, *x2 = x1 + n, *x3 = x2 + n;
+    CTGRAD_BENCH_IVDEP
+    for (std::size_t k = 0; k < n; ++k) mu[k] += (Acc(x0[k]) + Acc(x1[k])) + (Acc(x2[k]) + Acc(x3[k]));
+  }
+  for (std::size_t i = m4; i < m; ++i) {
+    CTGRAD_BENCH_IVDEP
+    for (std::size_t k = 0; k < n; ++k) mu[k] += Acc(x[i * n + k]);
+  }
+  for (std::size_t k = 0; k < n; ++k) mu[k] /= md;
+
+  // pass 2: variance around the mean
+  std::fill_n(var, n, Acc(0));
+  for (std::size_t i = 0; i < m4; i += 4) {
+    const float *x0 = x + i * n, *x1 = x0 + n, *x2 = x1 + n, *x3 = x2 + n;
+    CTGRAD_BENCH_IVDEP
+    for (std::size_t k = 0; k < n; ++k) {
+      const Acc d0 = Acc(x0[k]) - mu[k], d1 = Acc(x1[k]) - mu[k], d2 = Acc(x2[k]) - mu[k], d3 = Acc(x3[k]) - mu[k];
+      var[k] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3);
+    }
+  }
+  for (std::size_t i = m4; i < m; ++i) {
+    CTGRAD_BENCH_IVDEP
+    for (std::size_t k = 0; k < n; ++k) {
+      const Acc d = Acc(x[i * n + k]) - mu[k];
+      var[k] += d * d;
+    }
+  }
+  for (std::size_t k = 0; k < n; ++k) {
+    r[k] = Acc(1) / std::sqrt(var[k] / md + Acc(a.eps));
+    g[k] = a.gamma[k];
+    b[k] = a.beta[k];
+  }
+
+  // pass 3: y, sum dy, sum dy xhat
+  std::fill_n(sdy, n, Acc(0));
+  std::fill_n(sdyxh, n, Acc(0));
+  auto pass3_row = [&](std::size_t i) {
+    CTGRAD_BENCH_IVDEP
+    for (std::size_t k = 0; k < n; ++k) {
+      const Acc xh = (Acc(x[i * n + k]) - mu[k]) * r[k];
+      const Acc d = dy[i * n + k];
+      y[i * n + k] = static_cast<float>(xh * g[k] + b[k]);
+      sdy[k] += d;
+      sdyxh[k] += d * xh;
+    }
+  };
+  for (std::size_t i = 0; i < m4; i += 4) {
+    const float *x0 = x + i * n, *x1 = x0 + n, *x2 = x1 + n, *x3 = x2 + n;
+    const float *e0 = dy + i * n, *e1 = e0 + n, *e2 = e1 + n, *e3 = e2 + n;
+    float *y0 = y + i * n, *y1 = y0 + n, *y2 = y1 + n, *y3 = y2 + n;
+    CTGRAD_BENCH_IVDEP
+    for (std::size_t k = 0; k < n; ++k) {
+      const Acc h0 = (Acc(x0[k]) - mu[k]) * r[k], h1 = (Acc(x1[k]) - mu[k]) * r[k];
+      const Acc h2 = (Acc(x2[k]) - mu[k]) * r[k], h3 = (Acc(x3[k]) - mu[k]) * r[k];
+      y0[k] = static_cast<float>(h0 * g[k] + b[k]);
+      y1[k] = static_cast<float>(h1 * g[k] + b[k]);
+      y2[k] = static_cast<float>(h2 * g[k] + b[k]);
+      y3[k] = static_cast<float>(h3 * g[k] + b[k]);
+      sdy[k] += (Acc(e0[k]) + Acc(e1[k])) + (Acc(e2[k]) + Acc(e3[k]));
+      sdyxh[k] += (Acc(e0[k]) * h0 + Acc(e1[k]) * h1) + (Acc(e2[k]) * h2 + Acc(e3[k]) * h3);
+    }
+  }
+  for (std::size_t i = m4; i < m; ++i) pass3_row(i);
+
+  // dx = A dy + B (x - mu) + C; reuse var for A, g for B, b for C
+  for (std::size_t k = 0; k < n; ++k) {
+    a.dbeta[k] = static_cast<float>(sdy[k]);
+    a.dgamma[k] = static_cast<float>(sdyxh[k]);
+    const Acc A = Acc(a.gamma[k]) * r[k];
+    var[k] = A;
+    g[k] = -A * r[k] * sdyxh[k] / md;
+    b[k] = -A * sdy[k] / md;
+  }
+  const Acc* CTGRAD_BENCH_RESTRICT A = var;
+  const Acc* CTGRAD_BENCH_RESTRICT B = g;
+  const Acc* CTGRAD_BENCH_RESTRICT C = b;
+
+  // pass 4: dx
+  for (std::size_t i = 0; i < m; ++i) {
+    CTGRAD_BENCH_IVDEP
+    for (std::size_t k = 0; k < n; ++k)
+      dx[i * n + k] = static_cast<float>(A[k] * Acc(dy[i * n + k]) + B[k] * (Acc(x[i * n + k]) - mu[k]) + C[k]);
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// (iv) two passes: shifted sums, then y and dx
+// ------------------------------------------------------------------------------------------
+inline void fused2_f64(const args& a, workspace& w) {
+  using Acc = double;
+  const std::size_t m = a.m, n = a.n;
+  const Acc md = static_cast<Acc>(m);
+  Acc* CTGRAD_BENCH_RESTRICT s = w.d0.data();     // shift, then mu
+  Acc* CTGRAD_BENCH_RESTRICT sd = w.d1.data();    // sum d, then A
+  Acc* CTGRAD_BENCH_RESTRICT sdd = w.d2.data();   // sum d^2, then B
+  Acc* CTGRAD_BENCH_RESTRICT sdy = w.d3.data();   // sum dy, then C
+  Acc* CTGRAD_BENCH_RESTRICT sdyd = w.d4.data();  // sum dy d
+  Acc* CTGRAD_BENCH_RESTRICT ga = w.d5.data();    // gamma r
+  Acc* CTGRAD_BENCH_RESTRICT be = w.d6.data();    // beta
+  const float* CTGRAD_BENCH_RESTRICT x = a.x;
+  const float* CTGRAD_BENCH_RESTRICT dy = a.dy;
+  float* CTGRAD_BENCH_RESTRICT y = a.y;
+  float* CTGRAD_BENCH_RESTRICT dx = a.dx;
+  const std::size_t m4 = m - m % 4;
+  if (m == 0) return;
+
+  // pass 1: sums around the first row
+  for (std::size_t k = 0; k < n; ++k) s[k] = x[k];
+  std::fill_n(sd, n, 0.0);
+  std::fill_n(sdd, n, 0.0);
+  std::fill_n(sdy, n, 0.0);
+  std::fill_n(sdyd, n, 0.0);
+  for (std::size_t i = 0; i < m4; i += 4) {
+    const float *x0 = x + i * n, *x1 = x0 + n, *x2 = x1 + n, *x3 = x2 + n;
+    const float *e0 = dy + i * n, *e1 = e0 + n, *e2 = e1 + n, *e3 = e2 + n;
+    CTGRAD_BENCH_IVDEP
+    for (std::size_t k = 0; k < n; ++k) {
+      const Acc d0 = Acc(x0[k]) - s[k], d1 = Acc(x1[k]) - s[k], d2 = Acc(x2[k]) - s[k], d3 = Acc(x3[k]) - s[k];
+      const Acc f0 = e0[k], f1 = e1[k], f2 = e2[k], f3 = e3[k];
+      sd[k] += (d0 + d1) + (d2 + d3);
+      sdd[k] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3);
+      sdy[k] += (f0 + f1) + (f2 + f3);
+      sdyd[k] += (f0 * d0 + f1 * d1) + (f2 * d2 + f3 * d3);
+    }
+  }
+  for (std::size_t i = m4; i < m; ++i) {
+    CTGRAD_BENCH_IVDEP
+    for (std::size_t k = 0; k < n; ++k) {
+      const Acc d = Acc(x[i * n + k]) - s[k], f = dy[i * n + k];
+      sd[k] += d;
+      sdd[k] += d * d;
+      sdy[k] += f;
+      sdyd[k] += f * d;
+    }
+  }
+  for (std::size_t k = 0; k < n; ++k) {
+    const Acc dmu = sd[k] / md;                                  // mu - s
+    const Acc var = std::max(Acc(0), (sdd[k] - sd[k] * dmu) / md);
+    const Acc r = 1.0 / std::sqrt(var + Acc(a.eps));
+    const Acc dgamma = r * (sdyd[k] - dmu * sdy[k]);             // sum dy (x - mu) r
+    const Acc dbeta = sdy[k];
+    a.dgamma[k] = static_cast<float>(dgamma);
+    a.dbeta[k] = static_cast<float>(dbeta);
+    const Acc A = Acc(a.gamma[k]) * r;
+    s[k] += dmu;
+    ga[k] = A;
+    be[k] = a.beta[k];
+    sd[k] = A;
+    sdd[k] = -A * r * dgamma / md;
+    sdy[k] = -A * dbeta / md;
+  }
+  const Acc* CTGRAD_BENCH_RESTRICT mu = s;
+  const Acc* CTGRAD_BENCH_RESTRICT A = sd;
+  const Acc* CTGRAD_BENCH_RESTRICT B = sdd;
+  const Acc* CTGRAD_BENCH_RESTRICT C = sdy;
+
+  // pass 2: y and dx
+  for (std::size_t i = 0; i < m; ++i) {
+    CTGRAD_BENCH_IVDEP
+    for (std::size_t k = 0; k < n; ++k) {
+      const Acc d = Acc(x[i * n + k]) - mu[k], f = dy[i * n + k];
+      y[i * n + k] = static_cast<float>(d * ga[k] + be[k]);
+      dx[i * n + k] = static_cast<float>(A[k] * f + B[k] * d + C[k]);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// (v) two passes, double sums, float elementwise arithmetic
+// ------------------------------------------------------------------------------------------
+
+/// Pass 1 as in fused2_f64: the four per-feature sums around the first row, exact terms (a
+/// difference of floats and a product of floats are exact in double), double accumulation.
+/// Pass 2 in float: the deviation x - mu is formed as (x - mu_hi) - mu_lo with mu = mu_hi +
+/// mu_lo split into two floats, so it is accurate to a float rounding of itself even when
+/// |mu| >> std; y and dx are then a few float operations on O(1)-scaled quantities, each
+/// within a few float ulps of its own scale, which is all a float output can hold.
+inline void fused2_mixed(const args& a, workspace& w) {
+  using Acc = double;
+  const std::size_t m = a.m, n = a.n;
+  if (m == 0) return;
+  const Acc md = static_cast<Acc>(m);
+  Acc* CTGRAD_BENCH_RESTRICT s = w.d0.data();
+  Acc* CTGRAD_BENCH_RESTRICT sd = w.d1.data();
+  Acc* CTGRAD_BENCH_RESTRICT sdd = w.d2.data();
+  Acc* CTGRAD_BENCH_RESTRICT sdy = w.d3.data();
+  Acc* CTGRAD_BENCH_RESTRICT sdyd = w.d4.data();
+  float* CTGRAD_BENCH_RESTRICT mh = w.f0.data();
+  float* CTGRAD_BENCH_RESTRICT ml = w.f1.data();
+  float* CTGRAD_BENCH_RESTRICT ga = w.f2.data();
+  float* CTGRAD_BENCH_RESTRICT be = w.f3.data();
+  float* CTGRAD_BENCH_RESTRICT A = w.f4.data();
+  float* CTGRAD_BENCH_RESTRICT B = w.f5.data();
+  float* CTGRAD_BENCH_RESTRICT C = w.f6.data();
+  const float* CTGRAD_BENCH_RESTRICT x = a.x;
+  const float* CTGRAD_BENCH_RESTRICT dy = a.dy;
+  float* CTGRAD_BENCH_RESTRICT y = a.y;
+  float* CTGRAD_BENCH_RESTRICT dx = a.dx;
+  const std::size_t m4 = m - m % 4;
+  // pass 1
+  for (std::size_t k = 0; k < n; ++k) {
+    s[k] = x[k];
+    sd[k] = sdd[k] = sdy[k] = sdyd[k] = 0;
+  }
+  for (std::size_t i = 0; i < m4; i += 4) {
+    const float *x0 = x + i * n, *x1 = x0 + n, *x2 = x1 + n, *x3 = x2 + n;
+    const float *e0 = dy + i * n, *e1 = e0 + n, *e2 = e1 + n, *e3 = e2 + n;
+    CTGRAD_BENCH_IVDEP
+    for (std::size_t k = 0; k < n; ++k) {
+      const Acc d0 = Acc(x0[k]) - s[k], d1 = Acc(x1[k]) - s[k], d2 = Acc(x2[k]) - s[k], d3 = Acc(x3[k]) - s[k];
+      const Acc f0 = e0[k], f1 = e1[k], f2 = e2[k], f3 = e3[k];
+      sd[k] += (d0 + d1) + (d2 + d3);
+      sdd[k] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3);
+      sdy[k] += (f0 + f1) + (f2 + f3);
+      sdyd[k] += (f0 * d0 + f1 * d1) + (f2 * d2 + f3 * d3);
+    }
+  }
+  for (std::size_t i = m4; i < m; ++i) {
+    CTGRAD_BENCH_IVDEP
+    for (std::size_t k = 0; k < n; ++k) {
+      const Acc d = Acc(x[i * n + k]) - s[k], f = dy[i * n + k];
+      sd[k] += d;
+      sdd[k] += d * d;
+      sdy[k] += f;
+      sdyd[k] += f * d;
+    }
+  }
+  for (std::size_t k = 0; k < n; ++k) {
+    const Acc dmu = sd[k] / md;
+    const Acc var = std::max(Acc(0), (sdd[k] - sd[k] * dmu) / md);
+    const Acc r = 1.0 / std::sqrt(var + Acc(a.eps));
+    const Acc dgamma = r * (sdyd[k] - dmu * sdy[k]);
+    const Acc dbeta = sdy[k];
+    a.dgamma[k] = static_cast<float>(dgamma);
+    a.dbeta[k] = static_cast<float>(dbeta);
+    const Acc mu = s[k] + dmu;
+    const Acc Ad = Acc(a.gamma[k]) * r;
+    mh[k] = static_cast<float>(mu);
+    ml[k] = static_cast<float>(mu - Acc(mh[k]));
+    ga[k] = static_cast<float>(Ad);
+    be[k] = a.beta[k];
+    A[k] = static_cast<float>(Ad);
+    B[k] = static_cast<float>(-Ad * r * dgamma / md);
+    C[k] = static_cast<float>(-Ad * dbeta / md);
+  }
+  // pass 2, one row at a time: blocking rows here (as pass 1 does) saves coefficient loads in
+  // cache but doubles the streams in flight, which costs far more once the data are in memory
+  for (std::size_t i = 0; i < m; ++i) {
+    CTGRAD_BENCH_IVDEP
+    for (std::size_t k = 0; k < n; ++k) {
+      const float d = (x[i * n + k] - mh[k]) - ml[k];
+      y[i * n + k] = d * ga[k] + be[k];
+      dx[i * n + k] = A[k] * dy[i * n + k] + B[k] * d + C[k];
+    }
+  }
+}
+
+}  // namespace bn_baseline
