@@ -102,8 +102,8 @@ TEST_CASE("training and inference come from the same blocks: with the batch's ow
 }
 
 TEST_CASE("inference mode's derived dx is the plain affine map, as an expression", "[nn][inference]") {
-  CHECK(fmt::format("{}", ctgrad::get<0>(grads)) == "dy * gamma / sqrt(running_var + eps)");
-  CHECK(fmt::format("{}", y) == "gamma * (x - running_mean) / sqrt(running_var + eps) + beta");
+  CHECK(fmt::format("{}", ctgrad::get<0>(grads)) == "dy * gamma * rsqrt(running_var + eps)");
+  CHECK(fmt::format("{}", y) == "gamma * (x - running_mean) * rsqrt(running_var + eps) + beta");
 }
 
 TEST_CASE("bound extents that do not fit are rejected, naming the input and axis", "[nn][inference]") {

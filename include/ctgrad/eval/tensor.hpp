@@ -16,6 +16,8 @@ namespace ctgrad {
 /// A non-owning view of `R`-dimensional row-major memory. `T` may be const.
 template <class T, std::size_t R>
 struct view {
+  static constexpr std::size_t rank = R;
+  using element_type = T;
   T* data = nullptr;
   std::array<std::size_t, R> extents{};
 

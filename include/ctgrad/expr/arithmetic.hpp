@@ -9,6 +9,7 @@
 // x+0, x-0, x*1, x/1, --x, constant folding, constants moved to the left of a product so that
 // 2*x and x*2 are the same type, and x/c rewritten as (1/c)*x.
 #include <string>
+#include <string_view>
 
 #include "ctgrad/expr/node.hpp"
 
@@ -104,6 +105,7 @@ inline constexpr bool keeps_shape =
 
 /// -a
 struct neg_op : elementwise_base {
+  static constexpr int cost = 1;  // per element, for the evaluation planner
   static constexpr notation kind = notation::prefix;
   static constexpr int prec = precedence::unary;
   template <class...>
@@ -111,6 +113,14 @@ struct neg_op : elementwise_base {
 
   template <class T>
   static constexpr T apply(T a) { return -a; }
+
+  // Documentation (ctgrad/doc): LaTeX and the local rule a derivation cites.
+  template <class A>
+  static latex_operand latex(const latex_operand& a) {
+    return {"-" + a.wrapped(precedence::multiplicative), precedence::additive, a.open_right};
+  }
+  static constexpr std::string_view rule_name = "negation";
+  static constexpr std::string_view rule_latex = "c = -a:\\quad \\bar{a} \\mathrel{+}= -\\bar{c}";
 
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G g, Self, A) { return ctgrad::negate(g); }
@@ -127,6 +137,7 @@ struct neg_op : elementwise_base {
 
 /// a + b
 struct add_op : elementwise_base {
+  static constexpr int cost = 1;  // per element, for the evaluation planner
   static constexpr notation kind = notation::infix;
   static constexpr int prec = precedence::additive;
   template <class...>
@@ -134,6 +145,14 @@ struct add_op : elementwise_base {
 
   template <class T>
   static constexpr T apply(T a, T b) { return a + b; }
+
+  template <class A, class B>
+  static latex_operand latex(const latex_operand& a, const latex_operand& b) {
+    return {a.wrapped(precedence::additive) + " + " + b.wrapped(precedence::additive), precedence::additive};
+  }
+  static constexpr std::string_view rule_name = "sum rule";
+  static constexpr std::string_view rule_latex =
+      "c = a + b:\\quad \\bar{a} \\mathrel{+}= \\bar{c},\\quad \\bar{b} \\mathrel{+}= \\bar{c}";
 
   template <std::size_t, class G, class Self, class A, class B>
   static constexpr auto vjp(G g, Self, A, B) { return g; }
@@ -151,6 +170,7 @@ struct add_op : elementwise_base {
 
 /// a - b
 struct sub_op : elementwise_base {
+  static constexpr int cost = 1;  // per element, for the evaluation planner
   static constexpr notation kind = notation::infix;
   static constexpr int prec = precedence::additive;
   template <class...>
@@ -158,6 +178,14 @@ struct sub_op : elementwise_base {
 
   template <class T>
   static constexpr T apply(T a, T b) { return a - b; }
+
+  template <class A, class B>
+  static latex_operand latex(const latex_operand& a, const latex_operand& b) {
+    return {a.wrapped(precedence::additive) + " - " + b.wrapped_right(precedence::additive + 1), precedence::additive};
+  }
+  static constexpr std::string_view rule_name = "difference rule";
+  static constexpr std::string_view rule_latex =
+      "c = a - b:\\quad \\bar{a} \\mathrel{+}= \\bar{c},\\quad \\bar{b} \\mathrel{+}= -\\bar{c}";
 
   template <std::size_t I, class G, class Self, class A, class B>
   static constexpr auto vjp(G g, Self, A, B) {
@@ -177,6 +205,7 @@ struct sub_op : elementwise_base {
 
 /// a * b
 struct mul_op : elementwise_base {
+  static constexpr int cost = 1;  // per element, for the evaluation planner
   static constexpr notation kind = notation::infix;
   static constexpr int prec = precedence::multiplicative;
   template <class...>
@@ -184,6 +213,19 @@ struct mul_op : elementwise_base {
 
   template <class T>
   static constexpr T apply(T a, T b) { return a * b; }
+
+  // A scalar factor (a constant, a count, eps) is written next to the other; two tensors get
+  // the elementwise product sign.
+  template <class A, class B>
+  static latex_operand latex(const latex_operand& a, const latex_operand& b) {
+    const char* sign = A::shape.rank == 0 || B::shape.rank == 0 ? " " : " \\odot ";
+    const std::string right = b.wrapped_right(precedence::multiplicative);
+    return {a.wrapped(precedence::multiplicative, true) + sign + right, precedence::multiplicative,
+            b.open_right && right == b.tex};
+  }
+  static constexpr std::string_view rule_name = "product rule";
+  static constexpr std::string_view rule_latex =
+      "c = a \\odot b:\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\odot b,\\quad \\bar{b} \\mathrel{+}= \\bar{c} \\odot a";
 
   template <std::size_t I, class G, class Self, class A, class B>
   static constexpr auto vjp(G g, Self, A a, B b) {
@@ -217,6 +259,7 @@ struct mul_op : elementwise_base {
 
 /// a / b
 struct div_op : elementwise_base {
+  static constexpr int cost = 4;  // per element, for the evaluation planner
   static constexpr notation kind = notation::infix;
   static constexpr int prec = precedence::multiplicative;
   template <class...>
@@ -224,6 +267,15 @@ struct div_op : elementwise_base {
 
   template <class T>
   static constexpr T apply(T a, T b) { return a / b; }
+
+  template <class A, class B>
+  static latex_operand latex(const latex_operand& a, const latex_operand& b) {
+    return {"\\frac{" + a.tex + "}{" + b.tex + "}", precedence::unary};
+  }
+  static constexpr std::string_view rule_name = "quotient rule";
+  static constexpr std::string_view rule_latex =
+      "c = \\frac{a}{b}:\\quad \\bar{a} \\mathrel{+}= \\frac{\\bar{c}}{b},\\quad \\bar{b} \\mathrel{+}= "
+      "-\\frac{\\bar{c} \\odot c}{b}";
 
   // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -(a/b)/b, which reuses the node a/b itself.
   template <std::size_t I, class G, class Self, class A, class B>

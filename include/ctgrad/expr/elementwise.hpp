@@ -9,6 +9,7 @@
 // d sqrt(x) = dx / (2 sqrt(x))), so a derived gradient shares nodes with the forward pass.
 #include <cmath>
 #include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -38,14 +39,22 @@ template <int N, Expression A> constexpr auto pow(A a) { return ctgrad::make_nod
 struct unary_function_base : elementwise_base {
   static constexpr notation kind = notation::call;
   static constexpr int prec = precedence::atom;
+  // Rough per-element cost for the evaluation planner (an add is 1): a node holding one of
+  // these functions is computed once into a buffer when several nodes read it.
+  static constexpr int cost = 10;
 };
 
 /// x^2
 struct square_op : elementwise_base {
+  static constexpr int cost = 1;  // per element, for the evaluation planner
   static constexpr notation kind = notation::postfix;
   static constexpr int prec = precedence::power;
   template <class...>
   static std::string symbol() { return "^2"; }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) { return {a.wrapped(precedence::atom) + "^{2}", precedence::power}; }
+  static constexpr std::string_view rule_name = "power rule";
+  static constexpr std::string_view rule_latex = "c = a^{2}:\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\odot 2a";
 
   template <class T>
   static constexpr T apply(T a) { return a * a; }
@@ -58,6 +67,10 @@ struct square_op : elementwise_base {
 struct sqrt_op : unary_function_base {
   template <class...>
   static std::string symbol() { return "sqrt"; }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) { return {"\\sqrt{" + a.tex + "}", precedence::atom}; }
+  static constexpr std::string_view rule_name = "chain rule through the square root";
+  static constexpr std::string_view rule_latex = "c = \\sqrt{a}:\\quad \\bar{a} \\mathrel{+}= \\frac{\\bar{c}}{2c}";
   template <class T>
   static T apply(T a) { using std::sqrt; return sqrt(a); }
   template <std::size_t, class G, class Self, class A>
@@ -68,6 +81,11 @@ struct sqrt_op : unary_function_base {
 struct rsqrt_op : unary_function_base {
   template <class...>
   static std::string symbol() { return "rsqrt"; }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) { return {"\\frac{1}{\\sqrt{" + a.tex + "}}", precedence::unary}; }
+  static constexpr std::string_view rule_name = "chain rule through the reciprocal square root";
+  static constexpr std::string_view rule_latex =
+      "c = \\frac{1}{\\sqrt{a}}:\\quad \\bar{a} \\mathrel{+}= -\\frac{1}{2} \\bar{c} \\odot c^{3}";
   template <class T>
   static T apply(T a) { using std::sqrt; return T(1) / sqrt(a); }
   // d x^(-1/2) = -1/2 x^(-3/2) dx = -1/2 rsqrt(x)^3 dx
@@ -81,6 +99,10 @@ struct rsqrt_op : unary_function_base {
 struct exp_op : unary_function_base {
   template <class...>
   static std::string symbol() { return "exp"; }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) { return {"\\exp\\left(" + a.tex + "\\right)", precedence::atom}; }
+  static constexpr std::string_view rule_name = "chain rule through exp";
+  static constexpr std::string_view rule_latex = "c = \\exp(a):\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\odot c";
   template <class T>
   static T apply(T a) { using std::exp; return exp(a); }
   template <std::size_t, class G, class Self, class A>
@@ -91,6 +113,10 @@ struct exp_op : unary_function_base {
 struct log_op : unary_function_base {
   template <class...>
   static std::string symbol() { return "log"; }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) { return {"\\log\\left(" + a.tex + "\\right)", precedence::atom}; }
+  static constexpr std::string_view rule_name = "chain rule through log";
+  static constexpr std::string_view rule_latex = "c = \\log(a):\\quad \\bar{a} \\mathrel{+}= \\frac{\\bar{c}}{a}";
   template <class T>
   static T apply(T a) { using std::log; return log(a); }
   template <std::size_t, class G, class Self, class A>
@@ -101,6 +127,11 @@ struct log_op : unary_function_base {
 struct tanh_op : unary_function_base {
   template <class...>
   static std::string symbol() { return "tanh"; }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) { return {"\\tanh\\left(" + a.tex + "\\right)", precedence::atom}; }
+  static constexpr std::string_view rule_name = "chain rule through tanh";
+  static constexpr std::string_view rule_latex =
+      "c = \\tanh(a):\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\odot (1 - c^{2})";
   template <class T>
   static T apply(T a) { using std::tanh; return tanh(a); }
   template <std::size_t, class G, class Self, class A>
@@ -112,10 +143,18 @@ struct tanh_op : unary_function_base {
 /// x^N, N an integer other than 0, 1 and 2 (those are rewritten to ones_like(x), x, square(x)).
 template <int N>
 struct pow_op : elementwise_base {
+  static constexpr int cost = (N < 0 ? 4 - N : N);  // per element, for the evaluation planner
   static constexpr notation kind = notation::postfix;
   static constexpr int prec = precedence::power;
   template <class...>
   static std::string symbol() { return N < 0 ? fmt::format("^({})", N) : fmt::format("^{}", N); }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) {
+    return {fmt::format("{}^{{{}}}", a.wrapped(precedence::atom), N), precedence::power};
+  }
+  static constexpr std::string_view rule_name = "power rule";
+  static constexpr std::string_view rule_latex =
+      "c = a^{n}:\\quad \\bar{a} \\mathrel{+}= n \\bar{c} \\odot a^{n-1}";
 
   template <class T>
   static constexpr T apply(T a) {

@@ -25,8 +25,16 @@
 
 namespace ctgrad {
 
-/// Every node type derives from this tag.
-struct expression_tag {};
+/// Every node type derives from this tag. `unsimplified` is true for nodes built, directly or
+/// through their operands, on a node that starts an unsimplified graph (see make_node).
+struct expression_tag {
+  static constexpr bool unsimplified = false;
+};
+
+/// True for an operation whose nodes, and every node built on them, skip simplification:
+/// ctgrad::doc::unsimplified(seed) uses one to show the raw chain rule for teaching.
+template <class Op>
+inline constexpr bool starts_unsimplified = false;
 
 /// An expression: a node type (an empty object standing for its type).
 // std::is_base_of (a compiler builtin) rather than std::derived_from: libstdc++ 12 implements
@@ -53,6 +61,26 @@ inline constexpr int power = 4;
 inline constexpr int atom = 5;
 }  // namespace precedence
 
+/// A rendered LaTeX (sub)expression, as an operation's `latex` member receives its operands
+/// and returns its result (ctgrad/doc/latex.hpp walks the graph). `open_right`: it ends in an
+/// operator that extends over a following product, like a sum sign (\sum_i a), so it needs
+/// parentheses when a factor follows it.
+struct latex_operand {
+  std::string tex;
+  int prec = precedence::atom;
+  bool open_right = false;
+
+  /// The operand parenthesized when it binds less tightly than `min_prec`, or when it is open
+  /// to the right and `followed` by a factor.
+  [[nodiscard]] std::string wrapped(int min_prec, bool followed = false) const {
+    return prec < min_prec || (open_right && followed) ? "\\left(" + tex + "\\right)" : tex;
+  }
+  /// As a right operand of an infix operator: also parenthesized when it starts with a sign.
+  [[nodiscard]] std::string wrapped_right(int min_prec) const {
+    return !tex.empty() && tex.front() == '-' ? "\\left(" + tex + "\\right)" : wrapped(min_prec);
+  }
+};
+
 // ---------------------------------------------------------------------------------------------
 // Kinds of operation. The evaluator and the graph algorithms dispatch on these; users define
 // elementwise operations (any arity), the other kinds belong to ctgrad.
@@ -72,6 +100,7 @@ template <class Op, class... Args>
 struct node : expression_tag {
   using op = Op;
   static constexpr static_shape shape = Op::template result_shape<Args...>();
+  static constexpr bool unsimplified = starts_unsimplified<Op> || (Args::unsimplified || ...);
 };
 
 /// A named input of rank `Rank`. Its values arrive only when the expression is evaluated.
@@ -157,9 +186,12 @@ concept has_simplify = requires { Op::simplify(Args{}...); };
 /// The one way nodes are made: `make_node<Op>(args...)` applies `Op`'s simplification rules
 /// (when it has any) and otherwise returns `node<Op, Args...>{}`. Operator overloads and
 /// functions such as `exp(x)` are thin wrappers over it, and so are users' own operations.
+/// Nodes built on an unsimplified operand are never rewritten (the raw chain rule for docs).
 template <class Op, Expression... Args>
 constexpr auto make_node(Args...) {
-  if constexpr (detail::has_simplify<Op, Args...>) {
+  if constexpr ((Args::unsimplified || ...)) {
+    return node<Op, Args...>{};
+  } else if constexpr (detail::has_simplify<Op, Args...>) {
     using rewritten = decltype(Op::simplify(Args{}...));
     if constexpr (!std::is_same_v<rewritten, no_rewrite>)
       return rewritten{};

@@ -13,11 +13,14 @@
 //                             read for its shape, never differentiated;
 //   count<Axes...>(x)         the number of elements a sum over Axes adds up (a run-time extent
 //                             product, rank 0): what turns sum into mean.
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
 #include "ctgrad/expr/arithmetic.hpp"
+#include "ctgrad/expr/reshape.hpp"
 
 namespace ctgrad {
 
@@ -30,6 +33,8 @@ template <static_shape S>
 struct reduce_to_op;
 template <class Axes>
 struct count_op;
+
+struct stop_gradient_op;
 
 namespace detail {
 
@@ -69,6 +74,141 @@ std::string axes_label() {
   return fmt::format("{}", fmt::join(Axes::list, ","));
 }
 
+/// The index letters of the axes in `mask` for LaTeX: axis 0 is i, then j, k, l, p, q, r, s,
+/// t, u, v, w, then a_{12}, ... ("i,j" for axes 0 and 1).
+inline std::string latex_axes(std::uint32_t mask) {
+  constexpr std::string_view letters = "ijklpqrstuvw";
+  std::string out;
+  for (std::size_t a = 0; a < 32; ++a) {
+    if (!((mask >> a) & 1U)) continue;
+    if (!out.empty()) out += ",";
+    out += a < letters.size() ? std::string(1, letters[a]) : fmt::format("a_{{{}}}", a);
+  }
+  return out;
+}
+
+/// The axes of a rank-R operand that reduce_to<S> sums over: its leading axes S does not have,
+/// and the axes S keeps with extent 1 where the operand is not unit.
+template <static_shape S, class A>
+constexpr std::uint32_t reduced_axes_mask() {
+  std::uint32_t m = 0;
+  for (std::size_t a = 0; a < A::shape.rank; ++a) {
+    const bool dropped = a + S.rank < A::shape.rank;
+    if (dropped ? true : (S.is_unit(a + S.rank - A::shape.rank) && !A::shape.is_unit(a))) m |= std::uint32_t{1} << a;
+  }
+  return m;
+}
+
+/// The axes along which broadcast_like(g, ref) repeats g, numbered in ref's shape.
+template <class G, class Ref>
+constexpr std::uint32_t broadcast_axes_mask() {
+  std::uint32_t m = 0;
+  for (std::size_t a = 0; a < Ref::shape.rank; ++a) {
+    const bool missing = a + G::shape.rank < Ref::shape.rank;
+    if (!Ref::shape.is_unit(a) && (missing || G::shape.is_unit(a + G::shape.rank - Ref::shape.rank)))
+      m |= std::uint32_t{1} << a;
+  }
+  return m;
+}
+
+inline constexpr std::string_view reduction_rule_latex =
+    "c = \\sum_{i} a:\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\text{ repeated along } i";
+
+/// True when E (right-aligned in a rank-R result) is constant along the axes in Mask.
+template <class E, std::uint32_t Mask, std::size_t R>
+constexpr bool invariant_along() {
+  for (std::size_t a = 0; a < R; ++a) {
+    if (!((Mask >> a) & 1U) || a + E::shape.rank < R) continue;
+    if (!E::shape.is_unit(a + E::shape.rank - R)) return false;
+  }
+  return true;
+}
+
+/// A product split into its factors constant along the axes in Mask (`invariant`) and the
+/// rest (`variant`), either of which may be 1: sum_a(u * v) = v * sum_a(u) when v does not
+/// vary along a. Products, negations and divisions by invariant factors are looked through.
+template <class E, std::uint32_t Mask, std::size_t R>
+struct factors {
+  static constexpr bool inv = detail::invariant_along<E, Mask, R>();
+  using invariant = std::conditional_t<inv, E, one_node>;
+  using variant = std::conditional_t<inv, one_node, E>;
+};
+template <class A, class B, std::uint32_t Mask, std::size_t R>
+  requires(!detail::invariant_along<node<mul_op, A, B>, Mask, R>())
+struct factors<node<mul_op, A, B>, Mask, R> {
+  using invariant = decltype(ctgrad::multiply(typename factors<A, Mask, R>::invariant{},
+                                              typename factors<B, Mask, R>::invariant{}));
+  using variant = decltype(ctgrad::multiply(typename factors<A, Mask, R>::variant{},
+                                            typename factors<B, Mask, R>::variant{}));
+};
+template <class A, std::uint32_t Mask, std::size_t R>
+  requires(!detail::invariant_along<node<neg_op, A>, Mask, R>())
+struct factors<node<neg_op, A>, Mask, R> {
+  using invariant = decltype(ctgrad::negate(typename factors<A, Mask, R>::invariant{}));
+  using variant = typename factors<A, Mask, R>::variant;
+};
+template <class A, class B, std::uint32_t Mask, std::size_t R>
+  requires(!detail::invariant_along<node<div_op, A, B>, Mask, R>() && detail::invariant_along<B, Mask, R>())
+struct factors<node<div_op, A, B>, Mask, R> {
+  using invariant = decltype(ctgrad::divide(typename factors<A, Mask, R>::invariant{}, B{}));
+  using variant = typename factors<A, Mask, R>::variant;
+};
+
+/// True when E contains a sum: its value is known only after a pass over its operand.
+template <class E>
+struct has_sum : std::false_type {};
+template <class Op, class... Args>
+struct has_sum<node<Op, Args...>> : std::bool_constant<std::derived_from<Op, reduction_op> || (has_sum<Args>::value || ...)> {};
+
+/// True for data minus a shift, w - stop_gradient(s): centered up to the spread of the data.
+template <class E>
+struct is_shifted_data : std::false_type {};
+template <class W, class S>
+struct is_shifted_data<node<sub_op, W, node<stop_gradient_op, S>>> : std::true_type {};
+
+/// A product u * (v - c) (or u * (v + c), either order) where v is shifted data (see
+/// is_shifted_data) and c is constant along the axes in Mask and computed from a sum (a
+/// statistic of v, such as its mean): summed over Mask, it is sum(u * v) -/+ c * sum(u), two
+/// sums that no longer wait for c, so they run in the pass that computes c's own sums (for
+/// batch norm: dgamma and dx need one pass over x and dy instead of two). Only for shifted
+/// data: c is then of the order of the data's spread and the subtraction cancels nothing;
+/// for raw data (x - mean(x)) the split would be the cancellation-prone E[x y] - E[x] E[y]
+/// form, and it is not made.
+template <class E, std::uint32_t Mask, std::size_t R>
+struct shifted_by_statistic : std::false_type {};
+template <class Op, class V, class C, std::uint32_t Mask, std::size_t R>
+  requires(std::is_same_v<Op, sub_op> || std::is_same_v<Op, add_op>)
+struct shifted_by_statistic<node<Op, V, C>, Mask, R>
+    : std::bool_constant<is_shifted_data<V>::value && has_sum<C>::value && detail::invariant_along<C, Mask, R>() &&
+                         V::shape == node<Op, V, C>::shape> {
+  using v = V;
+  using c = C;
+  static constexpr bool minus = std::is_same_v<Op, sub_op>;
+};
+
+template <class A, std::uint32_t Mask>
+struct distributes {
+  static constexpr bool value = false;
+};
+template <class P, class Q, std::uint32_t Mask>
+struct distributes<node<mul_op, P, Q>, Mask> {
+  static constexpr std::size_t R = node<mul_op, P, Q>::shape.rank;
+  static constexpr bool right = shifted_by_statistic<Q, Mask, R>::value && P::shape == node<mul_op, P, Q>::shape;
+  static constexpr bool left = !right && shifted_by_statistic<P, Mask, R>::value && Q::shape == node<mul_op, P, Q>::shape;
+  static constexpr bool value = left || right;
+  using shifted = std::conditional_t<right, shifted_by_statistic<Q, Mask, R>, shifted_by_statistic<P, Mask, R>>;
+  using u = std::conditional_t<right, P, Q>;
+};
+
+/// True when sum over Mask of A can take constant factors out: A is a product with factors of
+/// both kinds, and the varying part alone still has A's shape.
+template <class A, std::uint32_t Mask>
+constexpr bool factors_out() {
+  using f = factors<A, Mask, A::shape.rank>;
+  if constexpr (std::is_same_v<typename f::invariant, one_node> || std::is_same_v<typename f::variant, one_node>) return false;
+  else return f::variant::shape == A::shape;
+}
+
 template <class Axes, class A>
 constexpr bool axes_in_range() {
   for (std::size_t a : Axes::list)
@@ -103,6 +243,19 @@ struct broadcast_op : shape_function_op {
   static constexpr int prec = precedence::atom;
   template <class...>
   static std::string symbol() { return "broadcast_like"; }
+  // Written as its payload: broadcasting is implicit in the formulas, as in NumPy and in the
+  // reference document (a 1 x n row meets an m x n array by repetition along i). Constants
+  // spread over a shape are bold: 0, 1, c 1.
+  template <class Gv, class Ref>
+  static latex_operand latex(const latex_operand& g, const latex_operand&) {
+    if constexpr (is_constant_value_v<Gv, rational{0}>) return {"\\mathbf{0}", precedence::atom};
+    else if constexpr (is_constant_value_v<Gv, rational{1}>) return {"\\mathbf{1}", precedence::atom};
+    else if constexpr (is_constant_v<Gv>) return {g.wrapped(precedence::multiplicative, true) + " \\mathbf{1}", precedence::multiplicative};
+    else return g;
+  }
+  static constexpr std::string_view rule_name = "adjoint of a broadcast = sum over those axes";
+  static constexpr std::string_view rule_latex =
+      "c = a \\text{ repeated along } i:\\quad \\bar{a} \\mathrel{+}= \\sum_{i} \\bar{c}";
 
   template <std::size_t I, class G, class Self, class Gv, class Ref>
   static constexpr auto vjp(G g, Self, Gv, Ref) {
@@ -139,6 +292,13 @@ struct count_op<axes_t<Axes...>> : shape_function_op {
   static constexpr int prec = precedence::atom;
   template <class...>
   static std::string symbol() { return fmt::format("count<{}>", detail::axes_label<axes_t<Axes...>>()); }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) {
+    return {fmt::format("\\operatorname{{count}}_{{{}}}\\left({}\\right)", detail::latex_axes(axes_t<Axes...>::mask), a.tex),
+            precedence::atom};
+  }
+  static constexpr std::string_view rule_name = "no derivative (a count of elements is a shape, not a value)";
+  static constexpr std::string_view rule_latex = "";
 
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G, Self, A) { return zero_node{}; }  // a count is not differentiable
@@ -163,6 +323,13 @@ struct sum_op<axes_t<Axes...>> : reduction_op {
   static constexpr int prec = precedence::atom;
   template <class...>
   static std::string symbol() { return fmt::format("sum<{}>", detail::axes_label<axes>()); }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) {
+    return {fmt::format("\\sum_{{{}}} {}", detail::latex_axes(axes::mask), a.wrapped(precedence::multiplicative)),
+            precedence::multiplicative, true};
+  }
+  static constexpr std::string_view rule_name = "adjoint of a reduction = broadcast";
+  static constexpr std::string_view rule_latex = detail::reduction_rule_latex;
 
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G g, Self, A a) { return ctgrad::make_node<broadcast_op>(g, a); }
@@ -184,6 +351,18 @@ struct sum_op<axes_t<Axes...>> : reduction_op {
                     (A::shape.unit_mask | axes::mask) == (g::shape.unit_mask))
         return ctgrad::multiply(ctgrad::make_node<count_op<axes>>(ref{}), g{});
       else return no_rewrite{};
+    } else if constexpr (detail::factors_out<A, axes::mask>()) {
+      // constant factors move out of the sum: fewer operations per element, and sums of the
+      // same varying part (dy * xhat in dgamma and in dx) become one node, summed once
+      using f = detail::factors<A, axes::mask, A::shape.rank>;
+      return ctgrad::multiply(typename f::invariant{}, ctgrad::make_node<sum_op>(typename f::variant{}));
+    } else if constexpr (detail::distributes<A, axes::mask>::value) {
+      using d = detail::distributes<A, axes::mask>;
+      using sh = typename d::shifted;
+      const auto uv = ctgrad::make_node<sum_op>(ctgrad::multiply(typename d::u{}, typename sh::v{}));
+      const auto cu = ctgrad::multiply(typename sh::c{}, ctgrad::make_node<sum_op>(typename d::u{}));
+      if constexpr (sh::minus) return ctgrad::subtract(uv, cu);
+      else return ctgrad::add(uv, cu);
     } else return no_rewrite{};
   }
 };
@@ -191,6 +370,12 @@ struct sum_op<axes_t<Axes...>> : reduction_op {
 /// `reduce_to<S>(x)`: sum x down to the static shape S (the adjoint of broadcasting to x).
 template <static_shape S>
 struct reduce_to_op : reduction_op {
+  /// S widened to A's rank: A's extra leading axes kept with extent 1.
+  template <class A>
+  static constexpr std::uint32_t leading_unit_mask() {
+    constexpr std::size_t k = A::shape.rank - S.rank;
+    return ((std::uint32_t{1} << k) - 1U) | (S.unit_mask << k);
+  }
   template <class A>
   static constexpr static_shape result_shape() {
     static_assert(detail::covers(A::shape, S), "ctgrad: reduce_to<S>(x) needs S to be a broadcast source of x");
@@ -204,6 +389,13 @@ struct reduce_to_op : reduction_op {
     for (std::size_t a = 0; a < S.rank; ++a) s += fmt::format("{}{}", a ? "," : "", S.is_unit(a) ? '1' : '_');
     return fmt::format("sum_to<{}>", s);
   }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) {
+    return {fmt::format("\\sum_{{{}}} {}", detail::latex_axes(detail::reduced_axes_mask<S, A>()), a.wrapped(precedence::multiplicative)),
+            precedence::multiplicative, true};
+  }
+  static constexpr std::string_view rule_name = "adjoint of a reduction = broadcast";
+  static constexpr std::string_view rule_latex = detail::reduction_rule_latex;
 
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G g, Self, A a) { return ctgrad::make_node<broadcast_op>(g, a); }
@@ -215,6 +407,9 @@ struct reduce_to_op : reduction_op {
     if constexpr (A::shape == S) return a;
     else if constexpr (A::shape.rank == S.rank)  // no axis dropped: a plain sum, shared with sum<...>
       return ctgrad::make_node<sum_op<detail::axes_from_mask_t<S.unit_mask & ~A::shape.unit_mask>>>(a);
+    else if constexpr (A::shape.rank > S.rank)  // leading axes dropped: a sum keeping them, squeezed
+      return ctgrad::make_node<squeeze_op<detail::axes_from_mask_t<(std::uint32_t{1} << (A::shape.rank - S.rank)) - 1U>>>(
+          ctgrad::make_node<reduce_to_op<static_shape{A::shape.rank, leading_unit_mask<A>()}>>(a));
     else if constexpr (detail::negated<A>::value)
       return ctgrad::negate(ctgrad::make_node<reduce_to_op>(typename detail::negated<A>::operand{}));
     else return no_rewrite{};

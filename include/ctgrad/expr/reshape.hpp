@@ -12,9 +12,15 @@
 //                           static extent 1. Its adjoint squeezes those axes away.
 //   squeeze<Axes...>(e)     drops axes of e that are statically of extent 1 (kept by a
 //                           reduction or made by expand). Its adjoint expands them back.
-// Both only move elements: evaluation reads their operand through an index mapping.
+//   first<Axes...>(x)       x at index 0 along Axes, which are kept with extent 1: one sample,
+//                           the shift batch statistics are computed around. It has no reverse
+//                           rule (its adjoint would scatter into index 0); use it under
+//                           stop_gradient, as ctgrad::nn does.
+// All only move elements: evaluation reads their operand through an index mapping, given by
+// each op's source_axes(): the operand axis each result axis comes from (-1: index 0).
 #include <array>
 #include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -26,6 +32,8 @@ template <std::size_t R, class Axes>
 struct expand_op;
 template <class Axes>
 struct squeeze_op;
+template <class Axes>
+struct first_op;
 
 namespace detail {
 
@@ -59,6 +67,13 @@ template <std::size_t R, std::size_t... Axes>
 struct expand_op<R, axes_t<Axes...>> : index_map_op {
   using axes = axes_t<Axes...>;
   static constexpr std::array<std::size_t, sizeof...(Axes)> positions{Axes...};
+  template <class A>
+  static constexpr std::array<int, max_rank> source_axes() {
+    std::array<int, max_rank> from{};
+    for (auto& f : from) f = -1;
+    for (std::size_t j = 0; j < sizeof...(Axes); ++j) from[positions[j]] = static_cast<int>(j);
+    return from;
+  }
 
   template <class A>
   static constexpr static_shape result_shape() {
@@ -71,6 +86,11 @@ struct expand_op<R, axes_t<Axes...>> : index_map_op {
   static constexpr int prec = precedence::atom;
   template <class...>
   static std::string symbol() { return fmt::format("expand<{};{}>", R, fmt::join(positions, ",")); }
+  // Written as its operand: placing axes changes no value (as with implicit broadcasting).
+  template <class A>
+  static latex_operand latex(const latex_operand& a) { return a; }
+  static constexpr std::string_view rule_name = "adjoint of expand = squeeze";
+  static constexpr std::string_view rule_latex = "c = \\operatorname{expand}(a):\\quad \\bar{a} \\mathrel{+}= \\operatorname{squeeze}(\\bar{c})";
 
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G g, Self, A) {
@@ -90,6 +110,15 @@ struct expand_op<R, axes_t<Axes...>> : index_map_op {
 template <std::size_t... Axes>
 struct squeeze_op<axes_t<Axes...>> : index_map_op {
   using axes = axes_t<Axes...>;
+  template <class A>
+  static constexpr std::array<int, max_rank> source_axes() {
+    std::array<int, max_rank> from{};
+    for (auto& f : from) f = -1;
+    std::size_t k = 0;
+    for (std::size_t a = 0; a < A::shape.rank; ++a)
+      if (!((axes::mask >> a) & 1U)) from[k++] = static_cast<int>(a);
+    return from;
+  }
 
   template <class A>
   static constexpr static_shape result_shape() {
@@ -106,6 +135,10 @@ struct squeeze_op<axes_t<Axes...>> : index_map_op {
   static constexpr int prec = precedence::atom;
   template <class...>
   static std::string symbol() { return fmt::format("squeeze<{}>", fmt::join(axes::list, ",")); }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) { return a; }
+  static constexpr std::string_view rule_name = "adjoint of squeeze = expand";
+  static constexpr std::string_view rule_latex = "c = \\operatorname{squeeze}(a):\\quad \\bar{a} \\mathrel{+}= \\operatorname{expand}(\\bar{c})";
 
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G g, Self, A) {
@@ -131,6 +164,51 @@ struct squeeze_op<axes_t<Axes...>> : index_map_op {
     }
   }
 };
+
+/// `first<Axes...>(x)`: x at index 0 along Axes, kept with extent 1.
+template <std::size_t... Axes>
+struct first_op<axes_t<Axes...>> : index_map_op {
+  using axes = axes_t<Axes...>;
+  template <class A>
+  static constexpr static_shape result_shape() { return {A::shape.rank, A::shape.unit_mask | axes::mask}; }
+  template <class A>
+  static constexpr std::array<int, max_rank> source_axes() {
+    std::array<int, max_rank> from{};
+    for (auto& f : from) f = -1;
+    for (std::size_t a = 0; a < A::shape.rank; ++a)
+      if (!((axes::mask >> a) & 1U)) from[a] = static_cast<int>(a);
+    return from;
+  }
+  static constexpr notation kind = notation::call;
+  static constexpr int prec = precedence::atom;
+  template <class...>
+  static std::string symbol() { return fmt::format("first<{}>", fmt::join(axes::list, ",")); }
+
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G, Self, A) {
+    static_assert(sizeof(G) == 0,
+                  "ctgrad: first<Axes...>(x) has no reverse rule (its adjoint would place the "
+                  "gradient at index 0 only); use it under stop_gradient, as a shift");
+    return zero_node{};
+  }
+  // forward rule: taking an element is linear
+  template <std::size_t, class T, class Self, class A>
+  static constexpr auto jvp(T t, Self, A) { return ctgrad::make_node<first_op>(t); }
+
+  template <class A>
+  static constexpr auto simplify(A a) {
+    if constexpr ((A::shape.unit_mask & axes::mask) == axes::mask) return a;  // nothing to take
+    else return no_rewrite{};
+  }
+};
+
+/// x at index 0 along `Axes...` (kept with extent 1): one sample of a batch, e.g. a shift.
+template <std::size_t... Axes, Expression X>
+constexpr auto first(X x) {
+  static_assert(sizeof...(Axes) > 0, "ctgrad::first<Axes...>(x): name at least one axis");
+  static_assert(((Axes < X::shape.rank) && ...), "ctgrad::first<Axes...>(x): an axis is out of range");
+  return ctgrad::make_node<first_op<axes_t<Axes...>>>(x);
+}
 
 /// Places v's axes at `Axes...` of a rank-R shape; every other axis gets static extent 1.
 template <std::size_t R, std::size_t... Axes, Expression V>

@@ -11,6 +11,7 @@
 // (JAX's logsumexp stops the gradient of its max shift for the same reason). Anywhere else it
 // changes the mathematics: the derivative of stop_gradient(f(x)) is 0, not f'(x).
 #include <string>
+#include <string_view>
 
 #include "ctgrad/expr/arithmetic.hpp"
 
@@ -26,10 +27,15 @@ constexpr auto stop_gradient(A a) {
 
 /// stop_gradient(x): evaluates to x; every local rule returns no contribution.
 struct stop_gradient_op : elementwise_base {
+  static constexpr int cost = 1;  // per element, for the evaluation planner
   static constexpr notation kind = notation::call;
   static constexpr int prec = precedence::atom;
   template <class...>
   static std::string symbol() { return "stop_gradient"; }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) { return {"\\operatorname{sg}\\left(" + a.tex + "\\right)", precedence::atom}; }
+  static constexpr std::string_view rule_name = "stop_gradient: no contribution (its adjoint is zero)";
+  static constexpr std::string_view rule_latex = "c = \\operatorname{sg}(a):\\quad \\bar{a} \\mathrel{+}= 0";
 
   template <class T>
   static constexpr T apply(T a) { return a; }

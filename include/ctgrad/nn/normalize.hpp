@@ -31,10 +31,11 @@
 namespace ctgrad::nn {
 
 namespace detail {
-/// The shift batch statistics are computed around: mean(x) over Axes, gradient stopped.
+/// The shift batch statistics are computed around: the first sample (index 0 along Axes),
+/// gradient stopped.
 template <std::size_t... Axes, Expression X>
 constexpr auto shift(X x) {
-  return ctgrad::stop_gradient(ctgrad::mean<Axes...>(x));
+  return ctgrad::stop_gradient(ctgrad::first<Axes...>(x));
 }
 /// x shifted by its own mean over Axes: the quantity batch statistics are computed from.
 template <std::size_t... Axes, Expression X>
@@ -50,12 +51,15 @@ constexpr auto shifted_variance(D d) {
 }  // namespace detail
 
 /// (x - mean) / sqrt(var + eps) for statistics given from outside (running estimates, or
-/// anything that broadcasts against x); eps sits inside the square root.
+/// anything that broadcasts against x); eps sits inside the square root. Written as a product
+/// with rsqrt(var + eps), the inverse standard deviation, as hand-written kernels do: one
+/// reciprocal square root per feature instead of a division per element, here and in every
+/// derived gradient term.
 ///
 ///   auto xhat = ctgrad::nn::normalize_with(x, running_mean, running_var, eps);
 template <Expression X, Expression Mean, Expression Var, Expression Eps>
 constexpr auto normalize_with(X x, Mean mean_value, Var var_value, Eps eps) {
-  return (x - mean_value) / sqrt(var_value + eps);
+  return ctgrad::multiply(ctgrad::subtract(x, mean_value), ctgrad::rsqrt(ctgrad::add(var_value, eps)));
 }
 
 /// The mean of x over `Axes...` (kept with extent 1), refined by the mean of the residues

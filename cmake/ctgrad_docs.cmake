@@ -1,0 +1,60 @@
+# Generates the batch norm documentation and, with CHECK, compares it with the committed files.
+#
+#   cmake -DGENERATOR=<batch_norm_doc> -DOUT_DIR=<dir> [-DDOT=<dot>] [-DCHECK_DIR=<docs>] -P ctgrad_docs.cmake
+#
+# Runs GENERATOR OUT_DIR (Markdown and Graphviz sources), then renders every .dot to .svg when
+# DOT names a Graphviz `dot` executable. With CHECK_DIR, every generated file must equal the file
+# of the same name in CHECK_DIR; SVGs are compared only when they were rendered here (Graphviz
+# installed), and the committed SVGs must then all have been produced.
+if(NOT GENERATOR OR NOT OUT_DIR)
+  message(FATAL_ERROR "ctgrad_docs.cmake: pass -DGENERATOR=... -DOUT_DIR=...")
+endif()
+file(REMOVE_RECURSE "${OUT_DIR}")
+file(MAKE_DIRECTORY "${OUT_DIR}")
+execute_process(COMMAND "${GENERATOR}" "${OUT_DIR}" RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${GENERATOR} failed (${rc})")
+endif()
+
+file(GLOB dots RELATIVE "${OUT_DIR}" "${OUT_DIR}/*.dot")
+list(SORT dots)
+set(rendered FALSE)
+if(DOT AND EXISTS "${DOT}")
+  set(rendered TRUE)
+  foreach(f IN LISTS dots)
+    string(REGEX REPLACE "\\.dot$" ".svg" svg "${f}")
+    execute_process(COMMAND "${DOT}" -Tsvg "${OUT_DIR}/${f}" -o "${OUT_DIR}/${svg}" RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "${DOT} -Tsvg ${f} failed (${rc})")
+    endif()
+  endforeach()
+else()
+  message(STATUS "Graphviz dot not found: SVGs not rendered (install graphviz)")
+endif()
+
+if(CHECK_DIR)
+  file(GLOB generated RELATIVE "${OUT_DIR}" "${OUT_DIR}/*")
+  list(SORT generated)
+  set(stale "")
+  foreach(f IN LISTS generated)
+    execute_process(COMMAND "${CMAKE_COMMAND}" -E compare_files "${OUT_DIR}/${f}" "${CHECK_DIR}/${f}" RESULT_VARIABLE differs)
+    if(differs)
+      list(APPEND stale "${f}")
+    endif()
+  endforeach()
+  if(rendered)
+    file(GLOB committed_svgs RELATIVE "${CHECK_DIR}" "${CHECK_DIR}/batch_norm*.svg")
+    foreach(f IN LISTS committed_svgs)
+      if(NOT EXISTS "${OUT_DIR}/${f}")
+        list(APPEND stale "${f} (committed but no longer generated)")
+      endif()
+    endforeach()
+  endif()
+  if(stale)
+    string(REPLACE ";" "\n  " stale "${stale}")
+    message(FATAL_ERROR "The committed documentation is out of date:\n  ${stale}\n"
+                        "Fresh files are in ${OUT_DIR}; regenerate docs/ with "
+                        "`cmake --build <build> --target batch_norm_docs`.")
+  endif()
+  message(STATUS "docs up to date: ${generated}")
+endif()

@@ -1,0 +1,178 @@
+#pragma once
+// ctgrad/doc/verify.hpp: do two lists of expressions compute the same values? Evaluated on
+// random inputs with a fixed-seed generator written here (no std:: distribution, whose
+// results are implementation-defined), so a generated document prints the same numbers with
+// every compiler and on every run.
+//
+//   auto r = ctgrad::doc::verify(derived, closed_form, {.trials = 50, .ranges = {{"eps", 1e-5, 1e-5}}});
+//   r.max_abs_error; r.max_rel_error;   // worst over all trials and outputs
+//
+// Shapes: each trial draws extents for the largest input rank; an input of rank r takes the
+// last r of them (NumPy alignment: x m x n, gamma n, eps a scalar).
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "ctgrad/doc/latex.hpp"
+#include "ctgrad/eval/evaluate.hpp"
+#include "ctgrad/expr/list.hpp"
+#include "ctgrad/graph/topo.hpp"
+
+namespace ctgrad::doc {
+
+/// SplitMix64 (Steele, Lea, Flood): a tiny generator whose output is fully specified.
+struct random_source {
+  std::uint64_t state;
+  explicit random_source(std::uint64_t seed) : state(seed) {}
+  std::uint64_t next() {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31U);
+  }
+  /// Uniform in [lo, hi): 53 random bits scaled, the same double on every platform.
+  double uniform(double lo, double hi) {
+    const double u = static_cast<double>(next() >> 11U) * 0x1.0p-53;
+    return lo + (hi - lo) * u;
+  }
+  /// Uniform integer in [lo, hi].
+  std::size_t between(std::size_t lo, std::size_t hi) { return lo + static_cast<std::size_t>(next() % (hi - lo + 1)); }
+};
+
+/// Values of one input during verification: uniform in [low, high].
+struct input_range {
+  std::string input;
+  double low = -2;
+  double high = 2;
+};
+
+struct verify_options {
+  std::size_t trials = 50;
+  std::size_t min_extent = 2;  ///< random extents in [min_extent, max_extent]
+  std::size_t max_extent = 7;
+  double low = -2;              ///< default value range
+  double high = 2;
+  std::vector<input_range> ranges{};
+  std::uint64_t seed = 2024;
+};
+
+/// The worst disagreement of two lists of expressions over all trials.
+struct verify_report {
+  std::size_t trials = 0;
+  std::size_t elements = 0;
+  double max_abs_error = 0;   ///< max |lhs - rhs|
+  double max_rel_error = 0;   ///< per output max |lhs - rhs| / max |rhs|, the worst output
+  std::vector<double> abs_error_per_output;
+  std::vector<double> rel_error_per_output;
+};
+
+namespace detail {
+
+template <class Order>
+struct inputs_in_order;
+template <class... Ns>
+struct inputs_in_order<type_list<Ns...>> {
+  using type = decltype(ctgrad::exprs(std::conditional_t<is_input_v<Ns>, expr_list<Ns>, expr_list<>>{}...));
+};
+
+/// Random values for input In, owned.
+template <class In>
+struct random_input {
+  std::vector<double> data;
+  std::array<std::size_t, In::shape.rank> extents{};
+
+  void draw(random_source& rng, const std::vector<std::size_t>& global, const verify_options& o) {
+    double lo = o.low, hi = o.high;
+    for (const auto& r : o.ranges)
+      if (r.input == In::name.view()) lo = r.low, hi = r.high;
+    std::size_t n = 1;
+    for (std::size_t a = 0; a < In::shape.rank; ++a) {
+      extents[a] = global[global.size() - In::shape.rank + a];
+      n *= extents[a];
+    }
+    data.resize(n);
+    for (auto& v : data) v = rng.uniform(lo, hi);
+  }
+  [[nodiscard]] auto binding() const { return ctgrad::bind(In{}, view<const double, In::shape.rank>(data.data(), extents)); }
+};
+
+template <class... Ins>
+struct random_inputs {
+  std::tuple<random_input<Ins>...> values;
+  static constexpr std::size_t max_rank = std::max({std::size_t{0}, Ins::shape.rank...});
+};
+
+template <class T>
+void compare(const T& lhs, const T& rhs, std::size_t k, verify_report& r) {
+  double diff = 0, scale = 0;
+  for (std::size_t i = 0; i < lhs.values.size(); ++i) {
+    diff = std::max(diff, std::abs(lhs.values[i] - rhs.values[i]));
+    scale = std::max(scale, std::abs(rhs.values[i]));
+  }
+  const double rel = scale > 0 ? diff / scale : diff;
+  r.elements += lhs.values.size();
+  r.abs_error_per_output[k] = std::max(r.abs_error_per_output[k], diff);
+  r.rel_error_per_output[k] = std::max(r.rel_error_per_output[k], rel);
+  r.max_abs_error = std::max(r.max_abs_error, diff);
+  r.max_rel_error = std::max(r.max_rel_error, rel);
+}
+
+template <class... Ls, class... Rs, class... Ins>
+verify_report run_verify(expr_list<Ls...>, expr_list<Rs...>, expr_list<Ins...>, const verify_options& o) {
+  static_assert(sizeof...(Ls) == sizeof...(Rs), "ctgrad::doc::verify(): both lists need as many expressions");
+  static_assert(((Ls::shape == Rs::shape) && ...),
+                "ctgrad::doc::verify(): expressions at the same position need the same rank and broadcast pattern");
+  verify_report r;
+  r.abs_error_per_output.assign(sizeof...(Ls), 0.0);
+  r.rel_error_per_output.assign(sizeof...(Ls), 0.0);
+  random_source rng(o.seed);
+  random_inputs<Ins...> in;
+  for (std::size_t t = 0; t < o.trials; ++t) {
+    std::vector<std::size_t> global(random_inputs<Ins...>::max_rank);
+    for (auto& e : global) e = rng.between(o.min_extent, o.max_extent);
+    std::apply([&](auto&... v) { (v.draw(rng, global, o), ...); }, in.values);
+    const auto lhs = std::apply([](const auto&... v) { return ctgrad::evaluate(expr_list<Ls...>{}, v.binding()...); }, in.values);
+    const auto rhs = std::apply([](const auto&... v) { return ctgrad::evaluate(expr_list<Rs...>{}, v.binding()...); }, in.values);
+    [&]<std::size_t... K>(std::index_sequence<K...>) {
+      (detail::compare(std::get<K>(lhs), std::get<K>(rhs), K, r), ...);
+    }(std::index_sequence_for<Ls...>{});
+    ++r.trials;
+  }
+  return r;
+}
+
+}  // namespace detail
+
+/// Evaluates both lists on the same random inputs, `options.trials` times, and reports the
+/// worst disagreement (lhs is checked against rhs, the reference).
+template <class... Ls, class... Rs>
+verify_report verify(expr_list<Ls...> lhs, expr_list<Rs...> rhs, const verify_options& options = {}) {
+  using inputs = typename detail::inputs_in_order<topological_order_t<Ls..., Rs...>>::type;
+  return detail::run_verify(lhs, rhs, inputs{}, options);
+}
+
+/// A hand-derived closed form shown beside derived gradients, with its verification.
+struct closed_form {
+  std::vector<std::string> tex;  ///< one per gradient, LaTeX with the caller's names
+  verify_report report;
+  verify_options options;
+};
+
+/// Renders `hand` (one expression per gradient) with `names` and verifies `derived` against it.
+template <class... Ds, class... Hs>
+closed_form check_closed_form(expr_list<Ds...> derived, expr_list<Hs...> hand, const name_table& names,
+                              const verify_options& options = {}) {
+  closed_form c;
+  (c.tex.push_back(doc::to_latex(Hs{}, names)), ...);
+  c.report = doc::verify(derived, hand, options);
+  c.options = options;
+  return c;
+}
+
+}  // namespace ctgrad::doc

@@ -1,0 +1,360 @@
+#pragma once
+// ctgrad/eval/schedule.hpp: the compile-time evaluation plan of a set of expressions.
+//
+// Input: the unique nodes of the requested expressions in topological order, and which of them
+// are requested. Output (a constexpr value): which nodes get a buffer, and a sequence of loops,
+// each over one iteration domain, computing several nodes at once. plan.hpp runs it.
+//
+// The rules, and why:
+//   - A reduction needs its whole operand before anyone can read it, so it is a barrier: the
+//     loops form *passes*, and a node that reads a reduction computed in pass p runs in a pass
+//     after p. Nodes are placed as late as their readers allow (as-late-as-possible scheduling),
+//     which puts, for batch norm, y with dx and the sums of dy with those of dy * xhat: every
+//     reduction over the same operands and axes in the same pass shares one loop.
+//   - Elementwise work is fused into the loop that reads it and recomputed there: a few flops
+//     cost less than writing and re-reading a buffer. It gets a buffer only when it is read
+//     under a broadcast (it would be recomputed for every element of the bigger loop: 1/sqrt of
+//     a variance, per feature), or when it holds a costly function (exp, log, tanh, sqrt) and
+//     has several readers.
+//   - Loops of one pass merge when their iteration domains are provably equal: same static
+//     shape and the same *axis classes*, i.e. their extents come from the same input axes
+//     (linked by broadcasting, which the run-time shape check makes equal). Loops of
+//     different domains in one pass run smaller-first where one reads what the other computes.
+// All of it is computed by constexpr functions over a table of the nodes (arrays indexed by
+// topological position), so the planning cost grows with the number of unique nodes.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <tuple>
+#include <utility>
+
+#include "ctgrad/expr/list.hpp"
+#include "ctgrad/expr/reduction.hpp"
+#include "ctgrad/expr/reshape.hpp"
+
+namespace ctgrad::detail::planning {
+
+enum class kind : std::uint8_t { input, constant, count, reduction, index_map, broadcast, elementwise };
+
+inline constexpr std::uint32_t npos = 0xffffffffU;
+inline constexpr std::size_t max_arity = 4;
+/// An elementwise node whose fused subtree costs at least this much (a transcendental function
+/// costs 10, see unary_function_base) gets a buffer when it has several readers.
+inline constexpr int costly = 10;
+
+/// What the planner needs to know about one node.
+struct node_info {
+  kind k = kind::input;
+  std::uint32_t arity = 0;                          // operands whose values are read
+  std::array<std::uint32_t, max_arity> child{};     // their topological positions
+  std::uint32_t shape_child = npos;                 // an operand read for its shape only
+  static_shape shape{};
+  int cost = 1;                                     // rough cost of the op, per element
+  std::array<std::int8_t, max_rank> from_axis{};    // index maps: operand axis of each axis
+};
+
+// -- positions of node types: O(1) lookups by base-class deduction -------------------------------
+
+template <class N, std::size_t I>
+struct indexed {};
+template <class Seq, class... Ns>
+struct index_table;
+template <std::size_t... Is, class... Ns>
+struct index_table<std::index_sequence<Is...>, Ns...> : indexed<Ns, Is>... {};
+
+template <class N, std::size_t I>
+constexpr std::uint32_t position_in(const indexed<N, I>*) { return static_cast<std::uint32_t>(I); }
+template <std::size_t I, class N>
+N type_at(const indexed<N, I>*);
+
+/// An op's `cost` member, or `costly` for ops that do not say (users' own ops: computed once
+/// into a buffer when several nodes read them, rather than recomputed).
+template <class Op>
+constexpr int op_cost() {
+  if constexpr (requires { Op::cost; }) return Op::cost;
+  else return costly;
+}
+
+template <class N>
+constexpr kind kind_of() {
+  if constexpr (is_input_v<N>) return kind::input;
+  else if constexpr (is_constant_v<N>) return kind::constant;
+  else if constexpr (std::derived_from<typename N::op, reduction_op>) return kind::reduction;
+  else if constexpr (std::derived_from<typename N::op, index_map_op>) return kind::index_map;
+  else if constexpr (std::is_same_v<typename N::op, broadcast_op>) return kind::broadcast;
+  else if constexpr (std::derived_from<typename N::op, shape_function_op>) return kind::count;
+  else return kind::elementwise;
+}
+
+template <class Table, class N, class... Args>
+constexpr node_info info_of(type_list<Args...>) {
+  constexpr const Table* t = nullptr;
+  node_info r;
+  r.k = kind_of<N>();
+  r.shape = N::shape;
+  for (auto& a : r.from_axis) a = -1;
+  if constexpr (sizeof...(Args) > 0) {
+    static_assert(sizeof...(Args) <= max_arity, "ctgrad: an operation has more operands than the evaluator supports");
+    const std::array<std::uint32_t, sizeof...(Args)> pos{planning::position_in<Args>(t)...};
+    r.cost = planning::op_cost<typename N::op>();
+    if (r.k == kind::count) {
+      r.shape_child = pos[0];
+    } else if (r.k == kind::broadcast) {
+      r.arity = 1;
+      r.child[0] = pos[0];
+      r.shape_child = pos[1];
+    } else {
+      r.arity = sizeof...(Args);
+      for (std::size_t i = 0; i < pos.size(); ++i) r.child[i] = pos[i];
+    }
+    if constexpr (std::derived_from<typename N::op, index_map_op>) {
+      using A = std::tuple_element_t<0, std::tuple<Args...>>;
+      constexpr auto from = N::op::template source_axes<A>();
+      for (std::size_t a = 0; a < N::shape.rank; ++a) r.from_axis[a] = static_cast<std::int8_t>(from[a]);
+    }
+  }
+  return r;
+}
+
+// -- the schedule -----------------------------------------------------------------------------
+
+/// One loop: its pass, its order inside the pass, the node whose shape it iterates over, and
+/// whether it is a copy through an index map (expand/squeeze) rather than a fused loop.
+struct loop_info {
+  int pass = 0;
+  int sub = 0;
+  std::uint32_t domain = 0;
+  bool copy = false;
+  std::uint32_t first_member = 0;  // the member that opened the loop (for ordering ties)
+};
+
+template <std::size_t N>
+struct schedule {
+  std::array<bool, N> buffer{};      // has its own storage (reductions, index maps, some elementwise)
+  std::array<bool, N> member{};      // computed by a loop (buffered, or requested and fused)
+  std::array<bool, N> requested{};
+  std::array<int, N> pass{};
+  std::array<int, N> sub{};
+  std::array<std::uint32_t, N> loop{};  // the loop computing a member
+  std::array<std::uint32_t, N> domain{};  // the node whose shape a member's loop iterates over
+  std::array<loop_info, N> loops{};  // in execution order
+  std::uint32_t loop_count = 0;
+  int passes = 0;
+  // axis classes: class_of[node * max_rank + axis], the representative input axis
+  std::array<std::uint32_t, N * max_rank> axis_class{};
+};
+
+inline constexpr int never = 1 << 28;
+
+template <std::size_t N>
+constexpr std::uint32_t find_root(std::array<std::uint32_t, N * max_rank>& parent, std::uint32_t a) {
+  while (parent[a] != a) {
+    parent[a] = parent[parent[a]];
+    a = parent[a];
+  }
+  return a;
+}
+
+/// True when two loop domains are provably the same at run time.
+template <std::size_t N>
+constexpr bool same_domain(const std::array<node_info, N>& info, const schedule<N>& s, std::uint32_t a, std::uint32_t b) {
+  if (!(info[a].shape == info[b].shape)) return false;
+  for (std::size_t ax = 0; ax < info[a].shape.rank; ++ax)
+    if (!info[a].shape.is_unit(ax) && s.axis_class[a * max_rank + ax] != s.axis_class[b * max_rank + ax]) return false;
+  return true;
+}
+
+/// The loop domain of member i: its operand's shape for a reduction, its own otherwise.
+template <std::size_t N>
+constexpr std::uint32_t domain_of(const std::array<node_info, N>& info, std::uint32_t i) {
+  return info[i].k == kind::reduction ? info[i].child[0] : i;
+}
+
+template <std::size_t N, std::size_t K>
+constexpr schedule<N> make_schedule(const std::array<node_info, N>& info, const std::array<std::uint32_t, K>& outputs) {
+  schedule<N> s{};
+  for (std::uint32_t o : outputs) s.requested[o] = true;
+
+  // 1. Axis classes (union-find over node axes): an axis of a node is linked to the axes of
+  //    its operands it is computed from; a class is the set of axes that must have one extent.
+  std::array<std::uint32_t, N * max_rank> parent{};
+  for (std::uint32_t a = 0; a < N * max_rank; ++a) parent[a] = a;
+  auto unite = [&](std::uint32_t a, std::uint32_t b) {
+    a = planning::find_root<N>(parent, a);
+    b = planning::find_root<N>(parent, b);
+    if (a != b) parent[a < b ? b : a] = a < b ? a : b;
+  };
+  for (std::uint32_t i = 0; i < N; ++i) {
+    const node_info& n = info[i];
+    const std::size_t R = n.shape.rank;
+    auto link_aligned = [&](std::uint32_t c) {  // right-aligned operand axes
+      const std::size_t r = info[c].shape.rank;
+      for (std::size_t ax = 0; ax < r && ax < R + r; ++ax) {
+        if (ax + R < r) continue;
+        const std::size_t to = ax + R - r;
+        if (!info[c].shape.is_unit(ax) && !n.shape.is_unit(to)) unite(i * max_rank + to, c * max_rank + ax);
+      }
+    };
+    switch (n.k) {
+      case kind::input: case kind::constant: case kind::count: break;
+      case kind::index_map:
+        for (std::size_t ax = 0; ax < R; ++ax)
+          if (n.from_axis[ax] >= 0 && !n.shape.is_unit(ax))
+            unite(i * max_rank + ax, n.child[0] * max_rank + static_cast<std::uint32_t>(n.from_axis[ax]));
+        break;
+      case kind::broadcast: link_aligned(n.child[0]); link_aligned(n.shape_child); break;
+      default:
+        for (std::uint32_t c = 0; c < n.arity; ++c) link_aligned(n.child[c]);
+    }
+  }
+  for (std::uint32_t a = 0; a < N * max_rank; ++a) s.axis_class[a] = planning::find_root<N>(parent, a);
+
+  // 2. Buffers. Readers and the shape each reads a node under.
+  std::array<int, N> uses{};
+  std::array<bool, N> under_broadcast{};
+  std::array<bool, N> under_index_map{};
+  for (std::uint32_t i = 0; i < N; ++i) {
+    const node_info& n = info[i];
+    for (std::uint32_t c = 0; c < n.arity; ++c) {
+      const std::uint32_t ch = n.child[c];
+      ++uses[ch];
+      if (n.k == kind::index_map) under_index_map[ch] = true;
+      else if (n.k != kind::reduction && !(info[ch].shape == n.shape)) under_broadcast[ch] = true;
+    }
+  }
+  for (std::uint32_t o : outputs) ++uses[o];
+  std::array<int, N> fused_cost{};
+  for (std::uint32_t i = 0; i < N; ++i) {
+    const node_info& n = info[i];
+    if (n.k == kind::reduction || n.k == kind::index_map) {
+      s.buffer[i] = true;
+    } else if (n.k == kind::elementwise || n.k == kind::broadcast) {
+      int c = n.cost;
+      for (std::uint32_t a = 0; a < n.arity; ++a)
+        if (!s.buffer[n.child[a]] && (info[n.child[a]].k == kind::elementwise || info[n.child[a]].k == kind::broadcast))
+          c += fused_cost[n.child[a]];
+      fused_cost[i] = c;
+      s.buffer[i] = n.k == kind::elementwise &&
+                    (under_broadcast[i] || under_index_map[i] || (uses[i] >= 2 && c >= costly));
+    }
+    s.member[i] = s.buffer[i] || (s.requested[i] && (n.k == kind::elementwise || n.k == kind::broadcast));
+  }
+
+  // 3. Passes, as soon as possible: avail = the first pass in which a node's value can be read.
+  std::array<int, N> avail{};
+  int last = 0;
+  for (std::uint32_t i = 0; i < N; ++i) {
+    const node_info& n = info[i];
+    int a = 0;
+    for (std::uint32_t c = 0; c < n.arity; ++c) a = avail[n.child[c]] > a ? avail[n.child[c]] : a;
+    avail[i] = n.k == kind::reduction ? a + 1 : a;
+    if (s.requested[i] && a > last) last = a;
+  }
+  s.passes = last + 1;
+
+  // 4. ... then as late as the readers allow (reverse topological order): read[i] is the first
+  //    pass in which some reader reads node i.
+  std::array<int, N> read{};
+  for (auto& r : read) r = never;
+  for (std::uint32_t k = N; k-- > 0;) {
+    const node_info& n = info[k];
+    int at = read[k];
+    if (s.member[k] && !s.requested[k] && read[k] == never) {
+      s.member[k] = s.buffer[k] = false;  // read for its shape only: its values are never needed
+    } else if (s.member[k]) {
+      int p = s.requested[k] ? last : never;
+      if (n.k == kind::reduction) p = (read[k] - 1) < p ? read[k] - 1 : p;
+      else p = read[k] < p ? read[k] : p;
+      s.pass[k] = p;
+      at = p;
+    }
+    for (std::uint32_t c = 0; c < n.arity; ++c) read[n.child[c]] = at < read[n.child[c]] ? at : read[n.child[c]];
+  }
+
+  // 5. Order inside a pass: a member that reads a buffer computed in its own pass by a loop
+  //    over another domain (or by a copy) runs in a later sub-step. Readers are found through
+  //    the fused nodes between them (a depth-first walk per member). Sub-steps are first
+  //    assigned as soon as possible, then as late as the readers allow, so that members nobody
+  //    in the pass waits for join the last loop over their domain.
+  for (std::uint32_t i = 0; i < N; ++i)
+    if (s.member[i]) s.domain[i] = planning::domain_of(info, i);
+  auto gap = [&](std::uint32_t c, std::uint32_t i) {
+    const bool merged = info[i].k != kind::index_map && info[c].k != kind::index_map &&
+                        planning::same_domain(info, s, s.domain[c], s.domain[i]);
+    return merged ? 0 : 1;
+  };
+  // Calls f(c) for every buffer c computed in member i's pass that i's loop reads.
+  auto for_each_dependency = [&](std::uint32_t i, auto&& f) {
+    std::array<bool, N> seen{};
+    std::array<std::uint32_t, N * max_arity + 1> stack{};
+    std::size_t top = 0;
+    for (std::uint32_t c = 0; c < info[i].arity; ++c) stack[top++] = info[i].child[c];
+    while (top > 0) {
+      const std::uint32_t c = stack[--top];
+      if (seen[c]) continue;
+      seen[c] = true;
+      if (s.buffer[c] || info[c].k == kind::input || info[c].k == kind::constant || info[c].k == kind::count) {
+        if (s.buffer[c] && info[c].k != kind::reduction && s.pass[c] == s.pass[i]) f(c);
+        continue;
+      }
+      for (std::uint32_t a = 0; a < info[c].arity; ++a) stack[top++] = info[c].child[a];
+    }
+  };
+  std::array<int, N> max_sub{};  // per pass
+  for (std::uint32_t i = 0; i < N; ++i) {
+    if (!s.member[i]) continue;
+    int sub = 0;
+    for_each_dependency(i, [&](std::uint32_t c) {
+      const int need = s.sub[c] + gap(c, i);
+      sub = need > sub ? need : sub;
+    });
+    s.sub[i] = sub;
+    const auto p = static_cast<std::size_t>(s.pass[i]);
+    max_sub[p] = sub > max_sub[p] ? sub : max_sub[p];
+  }
+  for (std::uint32_t i = 0; i < N; ++i)
+    if (s.member[i]) s.sub[i] = max_sub[static_cast<std::size_t>(s.pass[i])];
+  for (std::uint32_t i = N; i-- > 0;) {
+    if (!s.member[i]) continue;
+    for_each_dependency(i, [&](std::uint32_t c) {
+      const int latest = s.sub[i] - gap(c, i);
+      s.sub[c] = latest < s.sub[c] ? latest : s.sub[c];
+    });
+  }
+  // Loops: members of one pass, sub-step and domain share one.
+  std::array<loop_info, N> made{};
+  std::uint32_t count = 0;
+  for (std::uint32_t i = 0; i < N; ++i) {
+    if (!s.member[i]) continue;
+    const bool copy = info[i].k == kind::index_map;
+    std::uint32_t l = 0;
+    for (; l < count; ++l)
+      if (!copy && !made[l].copy && made[l].pass == s.pass[i] && made[l].sub == s.sub[i] &&
+          planning::same_domain(info, s, made[l].domain, s.domain[i]))
+        break;
+    if (l == count) made[count++] = loop_info{s.pass[i], s.sub[i], s.domain[i], copy, i};
+    s.loop[i] = l;
+  }
+  // Execution order: by pass, then sub-step, then first member (a stable insertion sort).
+  std::array<std::uint32_t, N> order{};
+  for (std::uint32_t l = 0; l < count; ++l) order[l] = l;
+  for (std::uint32_t a = 1; a < count; ++a)
+    for (std::uint32_t b = a; b > 0; --b) {
+      const loop_info& x = made[order[b - 1]];
+      const loop_info& y = made[order[b]];
+      const bool after = x.pass > y.pass || (x.pass == y.pass && (x.sub > y.sub || (x.sub == y.sub && x.first_member > y.first_member)));
+      if (!after) break;
+      std::swap(order[b - 1], order[b]);
+    }
+  std::array<std::uint32_t, N> rank_of{};
+  for (std::uint32_t l = 0; l < count; ++l) {
+    s.loops[l] = made[order[l]];
+    rank_of[order[l]] = l;
+  }
+  for (std::uint32_t i = 0; i < N; ++i)
+    if (s.member[i]) s.loop[i] = rank_of[s.loop[i]];
+  s.loop_count = count;
+  return s;
+}
+
+}  // namespace ctgrad::detail::planning

@@ -1,0 +1,5 @@
+# Tests of ctgrad/doc (LaTeX and named text, the raw-chain-rule switch, derivations, DOT,
+# Markdown, deterministic verification). Included by tests/CMakeLists.txt. The up-to-date test of
+# the generated docs/batch_norm*.md is registered with its generator in examples/doc.cmake.
+ctgrad_add_catch_test(test_doc_render runtime/doc_render.cpp)
+ctgrad_add_catch_test(test_doc_derivation runtime/doc_derivation.cpp)
