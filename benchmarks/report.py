@@ -221,7 +221,18 @@ def main():
         print(f"| {m}x{n} | {t} | {bw(mc)} | {bw(best)} | {frac(best)} | {bw(plan)} | {frac(plan)} | {moved} |")
     print()
 
-    # 3. every row
+    # 3. two threads (wall time: CPU time would add both threads up)
+    pairs = [(size, rows[size].get("ctgrad_plan"), rows.get((size[0], size[1], 1), {}).get("ctgrad_plan"))
+             for size in sorted(rows, key=size_order) if size[2] == 2]
+    if pairs:
+        print("| m x n | ctgrad plan, 1 thread (ms, wall) | 2 threads (ms, wall) | speedup |")
+        print("|---|---:|---:|---:|")
+        for (m, n, _), two, one in pairs:
+            speed = f"**{one['real'] / two['real']:.2f}**" if one and two else "-"
+            print(f"| {m}x{n} | {ms(one and one['real'])} | {ms(two and two['real'])} | {speed} |")
+        print()
+
+    # 4. every row
     print("| benchmark | real (ms) | CPU (ms) | cv | GB/s | max error |")
     print("|---|---:|---:|---:|---:|---:|")
     for size in sorted(rows, key=size_order):
