@@ -187,10 +187,11 @@ double max_error(const problem& p, const ctgrad_test::batch_norm_closed_form& re
   return std::max({rel(p.y, ref.y), dx_err, rel(p.dgamma, ref.dgamma), rel(p.dbeta, ref.dbeta)});
 }
 
-// Rounding the outputs to float alone costs 2^-24 ~ 6e-8 relative; an implementation that
-// keeps its sums and intermediates in double stays within a few ulps. Accumulating in float
-// loses about sqrt(m) ulps and more with offsets, which the information-only variant may.
-constexpr double kContractTolerance = 1e-6;
+// Rounding the outputs to float alone costs 2^-24 ~ 6e-8 relative; accumulating in float loses
+// about sqrt(m) ulps and more with offsets, which the information-only variant may. Float results must match the double-precision closed form to 1e-5, relative to the magnitude
+// of the values (for dx: of the terms it is summed from), which is what the test suite asks of
+// float evaluation; float accumulation (4e-3 on a batch offset by 1e4) does not qualify.
+constexpr double kContractTolerance = 1e-5;
 constexpr double kFloatTolerance = 1e-3;
 
 [[noreturn]] void fail(const std::string& what) {

@@ -480,21 +480,31 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
     const std::size_t total = element_count_of(ext);
     if (total == 0) return;
     const std::size_t inner = R == 0 ? 1 : ext[R - 1].n;
-    // Columns are split between threads when no member sums along them (each thread then
-    // writes its own columns of every buffer, accumulator and output) and the loop is big
-    // enough to pay for the hand-over; parts are multiples of 16 columns.
-    constexpr bool splittable = R > 0 && ((planning::kind_of<Ms>() != kind::reduction || inner_stride<Ms> == 1) && ...);
+    // Work is split between threads when the loop is big enough to pay for the hand-over.
+    // Without sums, by rows: each thread streams its own contiguous block. With sums along the
+    // outer axes only, by columns of the innermost axis (multiples of 16): each thread then
+    // owns its columns of every accumulator, and each column is summed in the same order as
+    // on one thread. Sums along the innermost axis: one thread.
+    constexpr bool has_sums = ((planning::kind_of<Ms>() == kind::reduction) || ...);
+    constexpr bool by_columns = R > 0 && has_sums && ((planning::kind_of<Ms>() != kind::reduction || inner_stride<Ms> == 1) && ...);
+    const std::size_t rows_count = total / inner;
     std::size_t parts = 1;
-    if constexpr (splittable) {
-      if (team && total >= parallel_threshold) parts = std::min(team->size(), inner / 16);
+    if (team && total >= parallel_threshold) {
+      if constexpr (!has_sums) parts = std::min(team->size(), rows_count);
+      else if constexpr (by_columns) parts = std::min(team->size(), inner / 16);
     }
     if (parts <= 1) {
-      rows_loop<L, D, Outs>(outs, 0, inner, type_list<Ms...>{}, type_list<Ls...>{});
+      rows_loop<L, D, Outs>(outs, 0, inner, 0, rows_count, type_list<Ms...>{}, type_list<Ls...>{});
     } else {
       auto part = [&](std::size_t p) {
-        const std::size_t chunk = (inner / parts + 15) / 16 * 16;
-        const std::size_t c0 = std::min(inner, p * chunk), c1 = p + 1 == parts ? inner : std::min(inner, c0 + chunk);
-        rows_loop<L, D, Outs>(outs, c0, c1, type_list<Ms...>{}, type_list<Ls...>{});
+        if constexpr (!has_sums) {
+          const std::size_t r0 = rows_count * p / parts, r1 = rows_count * (p + 1) / parts;
+          rows_loop<L, D, Outs>(outs, 0, inner, r0, r1, type_list<Ms...>{}, type_list<Ls...>{});
+        } else {
+          const std::size_t chunk = (inner / parts + 15) / 16 * 16;
+          const std::size_t c0 = std::min(inner, p * chunk), c1 = p + 1 == parts ? inner : std::min(inner, c0 + chunk);
+          rows_loop<L, D, Outs>(outs, c0, c1, 0, rows_count, type_list<Ms...>{}, type_list<Ls...>{});
+        }
       };
       team->run(parts, part);
     }
@@ -503,17 +513,25 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
     bytes += (member_bytes<Ms>(outs) + ... + 0);
   }
 
-  /// Every row of loop L's domain, columns [c0, c1) of the innermost axis.
+  /// Rows [r0, r1) of loop L's domain (rows: every index of the outer axes, in row-major
+  /// order), columns [c0, c1) of the innermost axis.
   template <std::uint32_t L, class D, class Outs, class... Ms, class... Ls>
-  void rows_loop(const Outs& outs, std::size_t c0, std::size_t c1, type_list<Ms...>, type_list<Ls...>) {
+  void rows_loop(const Outs& outs, std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1, type_list<Ms...>,
+                 type_list<Ls...>) {
     constexpr std::size_t R = D::shape.rank;
     const auto& ext = at<D>().shape;
-    const std::size_t rows_count = element_count_of(ext) / (R == 0 ? 1 : ext[R - 1].n);
     rows<row_t<L, Ls>...> r;
     dests<T, type_list<Ms...>, Outs, type_list<Es...>> d;
     (init_count<L, Ls>(r), ...);
     std::array<std::size_t, (R == 0 ? 1 : R)> idx{};
-    for (std::size_t row_index = 0; row_index < rows_count; ++row_index) {
+    if constexpr (R > 1) {  // the outer index of row r0
+      std::size_t rest = r0;
+      for (std::size_t a = R - 1; a-- > 0;) {
+        idx[a] = rest % ext[a].n;
+        rest /= ext[a].n;
+      }
+    }
+    for (std::size_t row_index = r0; row_index < r1; ++row_index) {
       (set_row<L, Ls, R>(r, idx), ...);
       (set_dest<Ms, R>(d, outs, idx), ...);
       inner_loop<L, Outs>(r, d, c0, c1, type_list<Ms...>{});
@@ -771,9 +789,10 @@ class plan {
   }
 
   /// Splits the large loops over `n` threads (the caller's and n - 1 helper threads, started
-  /// here and kept until the plan is destroyed). Loops over at least 2^15 elements are split
-  /// by columns of their innermost axis when no sum runs along it; results are the same as on
-  /// one thread, bit for bit (each column is summed in the same order).
+  /// here and kept until the plan is destroyed). Loops over at least 2^15 elements are split by
+  /// rows when they sum nothing, by columns of their innermost axis when they sum along outer
+  /// axes only; results are the same as on one thread, bit for bit (each sum runs in the same
+  /// order).
   void set_threads(std::size_t n) {
     state_.team = n > 1 ? std::make_unique<detail::thread_team>(n - 1) : nullptr;
   }

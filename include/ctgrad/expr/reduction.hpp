@@ -35,6 +35,7 @@ template <class Axes>
 struct count_op;
 
 struct stop_gradient_op;
+struct square_op;
 
 namespace detail {
 
@@ -200,6 +201,14 @@ struct distributes<node<mul_op, P, Q>, Mask> {
   using u = std::conditional_t<right, P, Q>;
 };
 
+/// square(v - c) for shifted data v and a statistic c (see shifted_by_statistic).
+template <class A, std::uint32_t Mask>
+struct squared_shift : std::false_type {};
+template <class B, std::uint32_t Mask>
+struct squared_shift<node<square_op, B>, Mask> : std::bool_constant<shifted_by_statistic<B, Mask, B::shape.rank>::value> {
+  using shifted = shifted_by_statistic<B, Mask, B::shape.rank>;
+};
+
 /// True when sum over Mask of A can take constant factors out: A is a product with factors of
 /// both kinds, and the varying part alone still has A's shape.
 template <class A, std::uint32_t Mask>
@@ -363,6 +372,24 @@ struct sum_op<axes_t<Axes...>> : reduction_op {
       const auto cu = ctgrad::multiply(typename sh::c{}, ctgrad::make_node<sum_op>(typename d::u{}));
       if constexpr (sh::minus) return ctgrad::subtract(uv, cu);
       else return ctgrad::add(uv, cu);
+    } else if constexpr (detail::shifted_by_statistic<A, axes::mask, A::shape.rank>::value) {
+      // the same split for a plain sum: sum(v - c) = sum(v) - c * count
+      using sh = detail::shifted_by_statistic<A, axes::mask, A::shape.rank>;
+      const auto cn = ctgrad::multiply(typename sh::c{}, ctgrad::make_node<count_op<axes>>(typename sh::v{}));
+      const auto sv = ctgrad::make_node<sum_op>(typename sh::v{});
+      if constexpr (sh::minus) return ctgrad::subtract(sv, cn);
+      else return ctgrad::add(sv, cn);
+    } else if constexpr (detail::squared_shift<A, axes::mask>::value) {
+      // and for a square: sum((v - c)^2) = sum(v^2) - c * (2 sum(v) - c * count), the variance
+      // of shifted data in one pass (Welford's shifted-data form), summed in the accumulator type
+      using sh = typename detail::squared_shift<A, axes::mask>::shifted;
+      using v = typename sh::v;
+      using c = typename sh::c;
+      static_assert(sh::minus, "ctgrad internal error: squared_shift matches differences only");
+      const auto n = ctgrad::make_node<count_op<axes>>(v{});
+      const auto twice_sum = ctgrad::multiply(constant<2>, ctgrad::make_node<sum_op>(v{}));
+      return ctgrad::subtract(ctgrad::make_node<sum_op>(ctgrad::make_node<square_op>(v{})),
+                              ctgrad::multiply(c{}, ctgrad::subtract(twice_sum, ctgrad::multiply(c{}, n))));
     } else return no_rewrite{};
   }
 };

@@ -8,21 +8,21 @@
 //   auto xinf = ctgrad::nn::normalize_with(x, mu, var, eps);   // given statistics
 //   auto y = ctgrad::nn::affine(xhat, gamma, beta);            // gamma * xhat + beta
 //
-// Batch statistics are computed around a shift: d = x - s with s = mean(x), then
-// mean(d) and the variance of d as mean(d^2) - mean(d)^2, the corrected two-pass algorithm
-// (Chan, Golub and LeVeque). In exact arithmetic the shift changes nothing (normalization is
-// shift invariant, and mean(d) = 0). In floating point it makes two promises the plain
-// E[x^2] - E[x]^2 form cannot keep:
-//   - a constant feature normalizes to exactly 0: every d equals the same tiny rounding residue
-//     r = c - fl(mean(x)), whose mean is exactly r, so d - mean(d) is exactly 0 (and
-//     batch_mean(x) = s + mean(d) is exactly c), and the variance r^2 - r^2 is exactly 0;
-//   - data with a large offset keep their precision: d is computed exactly (Sterbenz), mean(d)
-//     is of the order of the rounding of s, so mean(d)^2 is negligible against mean(d^2) and
-//     the subtraction cancels nothing.
+// Batch statistics are computed around a shift: d = x - s with s = x[0] (the first sample along
+// the reduced axes), then mu = s + mean(d) and the variance of d, the mean of (d - mean(d))^2.
+// In exact arithmetic the shift changes nothing (normalization is shift invariant). In floating
+// point it makes two promises the plain E[x^2] - E[x]^2 form cannot keep:
+//   - a constant feature normalizes to exactly 0: d is exactly 0, so are mean(d), the deviations
+//     and the variance, and batch_mean(x) is exactly the constant;
+//   - data with a large offset keep their precision: d is computed exactly (Sterbenz) and is of
+//     the order of the spread of the data (s is one of them), so nothing cancels.
 // The shift is wrapped in stop_gradient: the result does not depend on it, so its gradient is
-// exactly zero, and declaring it so keeps the derived backward pass from reducing over x once
-// more only to sum terms that cancel. With it, the statistics need two passes over x (s, then
-// mean(d) and mean(d^2) together), the same as the hand-written two-pass form.
+// exactly zero, and declaring it so keeps the derived backward pass from summing terms that
+// cancel. Because d is shifted data, ctgrad's sums split around its mean (sum((d - mean(d))^2) =
+// sum(d^2) - mean(d) (2 sum(d) - m mean(d)), summed in double; expr/reduction.hpp), so the
+// statistics and the sums of the backward pass all come from one pass over x and dy, while y
+// and dx are still written with the centered d - mean(d): forward and backward together read x
+// and dy twice each (docs/performance.md).
 #include <cstddef>
 
 #include "ctgrad/expr/statistics.hpp"
@@ -37,16 +37,10 @@ template <std::size_t... Axes, Expression X>
 constexpr auto shift(X x) {
   return ctgrad::stop_gradient(ctgrad::first<Axes...>(x));
 }
-/// x shifted by its own mean over Axes: the quantity batch statistics are computed from.
+/// x shifted by its first sample over Axes: the quantity batch statistics are computed from.
 template <std::size_t... Axes, Expression X>
 constexpr auto shifted(X x) {
   return ctgrad::subtract(x, detail::shift<Axes...>(x));
-}
-/// The biased variance of shifted data d: mean(d^2) - mean(d)^2. Both means read d in the same
-/// pass; mean(d) is a rounding residue, so nothing cancels (see the header comment).
-template <std::size_t... Axes, Expression D>
-constexpr auto shifted_variance(D d) {
-  return ctgrad::subtract(ctgrad::mean<Axes...>(ctgrad::square(d)), ctgrad::square(ctgrad::mean<Axes...>(d)));
 }
 }  // namespace detail
 
@@ -78,7 +72,7 @@ constexpr auto batch_mean(X x) {
 ///   auto var = ctgrad::nn::batch_variance<0>(x);   // 1 x n
 template <std::size_t... Axes, Expression X>
 constexpr auto batch_variance(X x) {
-  return detail::shifted_variance<Axes...>(detail::shifted<Axes...>(x));
+  return ctgrad::variance<Axes...>(detail::shifted<Axes...>(x));
 }
 
 /// x normalized with its own statistics over `Axes...`: (x - mu) / sqrt(var + eps) with the
@@ -91,7 +85,7 @@ template <std::size_t... Axes, Expression X, Expression Eps>
 constexpr auto normalize(X x, Eps eps) {
   static_assert(sizeof...(Axes) > 0, "ctgrad::nn::normalize<Axes...>(x, eps): name the axes to normalize over");
   const auto d = detail::shifted<Axes...>(x);
-  return normalize_with(d, ctgrad::mean<Axes...>(d), detail::shifted_variance<Axes...>(d), eps);
+  return normalize_with(d, ctgrad::mean<Axes...>(d), ctgrad::variance<Axes...>(d), eps);
 }
 
 /// The learnable scale and shift: gamma * xhat + beta (gamma and beta broadcast against xhat).
