@@ -70,7 +70,7 @@ struct forward_pass<wrt_t<Ws...>, tangents_t<Ts...>> {
     template <std::size_t I, class A>
     static constexpr auto operand_contribution() {
       using t = typename tangent<A>::type;
-      if constexpr (std::is_same_v<t, no_adjoint>) return no_adjoint{};
+      if constexpr (CTGRAD_DETAIL_SAME_TYPE(t, no_adjoint)) return no_adjoint{};
       else return detail::forward_rule<Op, I>(t{}, N{}, Args{}...);
     }
     using type = decltype(detail::fit_to<N>(contributions(std::index_sequence_for<Args...>{})));
@@ -79,7 +79,7 @@ struct forward_pass<wrt_t<Ws...>, tangents_t<Ts...>> {
   template <class O>
   static constexpr auto output_tangent() {
     using t = typename tangent<O>::type;
-    if constexpr (std::is_same_v<t, no_adjoint>) return ctgrad::zeros_like(O{});
+    if constexpr (CTGRAD_DETAIL_SAME_TYPE(t, no_adjoint)) return ctgrad::zeros_like(O{});
     else return t{};
   }
 };

@@ -9,12 +9,15 @@
 // The adjoint of a node is the sum, over its consumers, of each consumer's local rule (the
 // `vjp<I>` of the consumer's operation for operand I), plus the seed if the node is an output.
 // It is a class template instantiated once per node, so each unique node's adjoint is built
-// once however many paths lead to it. Only nodes that depend on a `wrt` input get adjoints.
-#include <tuple>
+// once however many paths lead to it. Only nodes that depend on a `wrt` input get adjoints, and
+// a node's consumers come from an index built once (graph/index.hpp), so the pass instantiates
+// templates in proportion to the nodes and edges of the graph.
+#include <utility>
 #include <type_traits>
 
 #include "ctgrad/diff/accumulate.hpp"
 #include "ctgrad/expr/list.hpp"
+#include "ctgrad/graph/index.hpp"
 #include "ctgrad/graph/topo.hpp"
 
 namespace ctgrad {
@@ -43,6 +46,11 @@ constexpr wrt_t<Es...> wrt(Es...) {
 
 namespace detail {
 
+template <class W>
+struct zeros_of {
+  using type = decltype(ctgrad::zeros_like(W{}));
+};
+
 template <class Outputs, class Seeds, class Wrt>
 struct reverse_pass;
 
@@ -50,6 +58,8 @@ template <class... Os, class... Ss, class... Ws>
 struct reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>> {
   static_assert(sizeof...(Os) == sizeof...(Ss), "ctgrad: vjp() needs exactly one seed per output");
   using order = topological_order_t<Os...>;
+  /// Positions and consumers of the nodes, built once for the whole pass.
+  using graph = graph_index<order>;
 
   template <class N>
   struct depends : std::false_type {};
@@ -67,49 +77,70 @@ struct reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>> {
   template <class N>
   struct adjoint;
 
-  // Contributions of consumer P to operand N, one per position N holds among P's operands.
-  template <class P, class N>
-  static constexpr auto contribution() {
-    if constexpr (!contains_v<children_t<P>, N> || !depends<P>::value) {
-      return no_adjoint{};
-    } else {
-      using g = typename adjoint<P>::type;
-      if constexpr (std::is_same_v<g, no_adjoint>) return no_adjoint{};
-      else return contributions_at<P, N, g>(children_t<P>{}, std::make_index_sequence<children_t<P>::size>{});
-    }
-  }
-  template <class P, class N, class G, class... Args, std::size_t... I>
-  static constexpr auto contributions_at(type_list<Args...>, std::index_sequence<I...>) {
-    return detail::sum_contributions(at_position<P, N, G, I, Args...>()...);
-  }
-  template <class P, class N, class G, std::size_t I, class... Args>
-  static constexpr auto at_position() {
-    using arg = std::tuple_element_t<I, std::tuple<Args...>>;
-    if constexpr (!std::is_same_v<arg, N>) return no_adjoint{};
-    else return detail::fit_to<N>(P::op::template vjp<I>(G{}, P{}, Args{}...));
-  }
-  template <class N>
-  static constexpr auto seed_of() {
-    return detail::sum_contributions(detail::fit_to<N>(std::conditional_t<std::is_same_v<Os, N>, Ss, no_adjoint>{})...);
-  }
+  // Everything below computes types with class templates: GCC 12 mangles the name of every
+  // instantiated function, and names made of deep gradient types cost it time quadratic in
+  // their size (see diff/accumulate.hpp).
 
-  template <class N, class... Ps>
-  static constexpr auto gather(type_list<Ps...>) {
-    return detail::sum_contributions(seed_of<N>(), contribution<Ps, N>()...);
-  }
-
-  template <class N>
-  struct adjoint {
-    using type = decltype(gather<N>(order{}));
+  /// The contribution of consumer P's operand I (node Arg) to the adjoint of N, given P's
+  /// adjoint G: P's local rule for operand I, fitted to N's shape; none when Arg is not N.
+  template <class P, class N, class G, std::size_t I, class Arg, class Operands,
+            bool Hit = CTGRAD_DETAIL_SAME_TYPE(Arg, N)>
+  struct at_position {
+    using type = no_adjoint;
+  };
+  template <class P, class N, class G, std::size_t I, class Arg, class... Args>
+  struct at_position<P, N, G, I, Arg, type_list<Args...>, true> {
+    using type = fitted_t<N, decltype(P::op::template vjp<I>(G{}, P{}, Args{}...))>;
   };
 
+  /// The contributions of consumer P to operand N, one per position N holds among P's
+  /// operands, summed in operand order.
+  template <class P, class N, class G, class Operands = children_t<P>,
+            class Positions = std::make_index_sequence<children_t<P>::size>>
+  struct contributions_of;
+  template <class P, class N, class G, class... Args, std::size_t... I>
+  struct contributions_of<P, N, G, type_list<Args...>, std::index_sequence<I...>> {
+    using type = sum_t<typename at_position<P, N, G, I, Args, type_list<Args...>>::type...>;
+  };
+
+  /// What consumer P passes back to N: nothing when P does not depend on a wrt input or has no
+  /// adjoint itself.
+  template <class P, class N, bool Depends = depends<P>::value>
+  struct contribution {
+    using type = no_adjoint;
+  };
+  template <class P, class N>
+  struct contribution<P, N, true> {
+    using g = typename adjoint<P>::type;
+    using type = typename std::conditional_t<CTGRAD_DETAIL_SAME_TYPE(g, no_adjoint), std::type_identity<no_adjoint>,
+                                             contributions_of<P, N, g>>::type;
+  };
+
+  /// The seed of N: the sum of the seeds of the outputs that are N.
+  template <class N>
+  using seed_t = sum_t<fitted_t<N, std::conditional_t<CTGRAD_DETAIL_SAME_TYPE(Os, N), Ss, no_adjoint>>...>;
+
+  // Only N's consumers, from the index: scanning the whole order for them would instantiate
+  // a contribution for every pair of nodes.
+  template <class N, class Consumers>
+  struct gather;
+  template <class N, class... Ps>
+  struct gather<N, type_list<Ps...>> {
+    using type = sum_t<seed_t<N>, typename contribution<Ps, N>::type...>;
+  };
+
+  /// The adjoint of node N (no_adjoint when nothing flows back to it).
+  template <class N>
+  struct adjoint : gather<N, typename graph::template consumers_t<N>> {};
+
   /// The gradient of input W: its adjoint, or zeros of its shape when nothing depends on it.
-  template <class W>
-  static constexpr auto gradient() {
+  template <class W, bool InGraph = graph::template contains_t<W>::value>
+  struct gradient {
     using a = typename adjoint<W>::type;
-    if constexpr (std::is_same_v<a, no_adjoint> || !contains_v<order, W>) return ctgrad::zeros_like(W{});
-    else return detail::fit_to<W>(a{});
-  }
+    using type = typename std::conditional_t<CTGRAD_DETAIL_SAME_TYPE(a, no_adjoint), zeros_of<W>, fitted<W, a>>::type;
+  };
+  template <class W>
+  struct gradient<W, false> : zeros_of<W> {};
 };
 
 }  // namespace detail
@@ -119,7 +150,7 @@ struct reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>> {
 template <class... Os, class... Ss, class... Ws>
 constexpr auto vjp(outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>) {
   using pass = detail::reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>>;
-  return expr_list<decltype(pass::template gradient<Ws>())...>{};
+  return expr_list<typename pass::template gradient<Ws>::type...>{};
 }
 
 /// Gradient of a scalar-valued expression (rank 0, or every axis reduced): vjp with seed 1.

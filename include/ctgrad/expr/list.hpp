@@ -11,10 +11,41 @@
 #include <cstddef>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include "ctgrad/expr/node.hpp"
 
+// Whether two types are the same, without instantiating anything: compilers' builtin where
+// there is one. std::is_same_v<A, B> instantiates a specialization per pair of types, and with
+// deep node types each one costs GCC 12 time growing with the number already made (an
+// 8-block network's topological sort spent 42 s on them); the builtin is a pointer compare.
+#if defined(__GNUC__) || defined(__clang__)
+#define CTGRAD_DETAIL_SAME_TYPE(A, B) __is_same(A, B)
+#else
+#define CTGRAD_DETAIL_SAME_TYPE(A, B) std::is_same_v<A, B>
+#endif
+
 namespace ctgrad {
+
+namespace detail {
+template <std::size_t I, class T>
+struct pack_slot {
+  using type = T;
+};
+template <class Seq, class... Ts>
+struct pack_slots;
+template <std::size_t... Is, class... Ts>
+struct pack_slots<std::index_sequence<Is...>, Ts...> : pack_slot<Is, Ts>... {};
+// Called qualified only (an unqualified call would look up names in every type of the pack).
+template <std::size_t I, class T>
+pack_slot<I, T> select_slot(const pack_slot<I, T>*);
+
+/// The I-th type of the pack Ts: one deduction against a base per type, no recursion and no
+/// std::tuple (whose instantiation with deep node types is costly).
+template <std::size_t I, class... Ts>
+using pack_element_t =
+    typename decltype(detail::select_slot<I>(static_cast<const pack_slots<std::index_sequence_for<Ts...>, Ts...>*>(nullptr)))::type;
+}  // namespace detail
 
 /// An ordered list of expressions (possibly repeated).
 template <class... Es>
@@ -24,7 +55,7 @@ struct expr_list {
   template <std::size_t I>
   constexpr auto get() const {
     static_assert(I < sizeof...(Es), "ctgrad::get<I>(list): index out of range");
-    return std::tuple_element_t<I, std::tuple<Es...>>{};
+    return detail::pack_element_t<I, Es...>{};
   }
 };
 
@@ -76,5 +107,5 @@ template <class... Es>
 struct std::tuple_size<ctgrad::expr_list<Es...>> : std::integral_constant<std::size_t, sizeof...(Es)> {};
 template <std::size_t I, class... Es>
 struct std::tuple_element<I, ctgrad::expr_list<Es...>> {
-  using type = std::tuple_element_t<I, std::tuple<Es...>>;
+  using type = ctgrad::detail::pack_element_t<I, Es...>;
 };

@@ -1,0 +1,156 @@
+#pragma once
+// ctgrad/graph/index.hpp: positions and consumers of the unique nodes of a graph, built once.
+//
+//   using order = ctgrad::topological_order_t<decltype(y)>;
+//   using g = ctgrad::detail::graph_index<order>;
+//   g::place_t<N>::value  // N's place in `order`
+//   g::node_at<I>         // the node at place I
+//   g::consumers_t<N>     // type_list of the distinct nodes that have N as an operand, in order
+//
+// Every lookup is one overload resolution among functions declared once per node (the
+// compiler's own work, no template instantiated per pair of nodes), and the consumer lists
+// are computed by a constexpr function over an array of edges. So building the index and all
+// its lookups costs template instantiations linear in the number of nodes and edges, where
+// scanning `order` for each node's consumers would cost one per pair of nodes.
+#include <array>
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+
+#include "ctgrad/expr/node.hpp"
+
+namespace ctgrad::detail {
+
+/// Base class tying node N to place I of a graph's order: two overloads, one found by the node,
+/// one by the place.
+template <class N, std::size_t I>
+struct graph_place {
+  static std::integral_constant<std::size_t, I> place(std::type_identity<N>*);
+  static std::type_identity<N> node(std::integral_constant<std::size_t, I>*);
+};
+
+inline constexpr std::size_t not_in_graph = ~std::size_t{0};
+
+/// One class holding the overloads of every node of the graph. A lookup is one overload
+/// resolution over them: the compiler compares the argument type with each candidate's
+/// parameter type, which for node types is a cheap identity test. (Deducing I from a base
+/// class, `place_of<N>(const graph_place<N, I>*)`, looks the same but makes GCC 12 unify N with
+/// every base's node type by structural recursion: 13 s for the 170 nodes of an 8-block
+/// network, growing exponentially with depth.)
+template <class Seq, class... Ns>
+struct graph_places;
+template <std::size_t... Is, class... Ns>
+struct graph_places<std::index_sequence<Is...>, Ns...> : graph_place<Ns, Is>... {
+  using graph_place<Ns, Is>::place...;
+  using graph_place<Ns, Is>::node...;
+  static std::integral_constant<std::size_t, not_in_graph> place(const void*);
+};
+template <>
+struct graph_places<std::index_sequence<>> {
+  static std::integral_constant<std::size_t, not_in_graph> place(const void*);
+};
+
+/// CSR layout of the consumers: those of the node at place i are parent[offset[i]] up to
+/// parent[offset[i + 1]] (exclusive), places in increasing order, each parent once.
+template <std::size_t Nodes, std::size_t Edges>
+struct consumer_table {
+  std::array<std::size_t, Nodes + 1> offset{};
+  std::array<std::size_t, Edges + 1> parent{};  // + 1: no zero-sized arrays
+};
+
+/// The integers of an index_sequence as an array (a name made of integers only).
+template <class Seq>
+struct sequence_array;
+template <std::size_t... I>
+struct sequence_array<std::index_sequence<I...>> {
+  static constexpr std::array<std::size_t, sizeof...(I)> value{I...};
+};
+
+template <class Order>
+struct graph_index;
+
+// Written with types and class templates: GCC 12 mangles the name of every instantiated
+// function and variable, and a name with deep node types (or the whole graph) in it costs time
+// quadratic in its size; only arrays of integers and declarations used in decltype are named.
+template <class... Ns>
+struct graph_index<type_list<Ns...>> {
+  static constexpr std::size_t size = sizeof...(Ns);
+  using places = graph_places<std::index_sequence_for<Ns...>, Ns...>;
+
+  /// The place of node N in the order, or not_in_graph, as std::integral_constant.
+  template <class N>
+  using place_t = decltype(places::place(static_cast<std::type_identity<N>*>(nullptr)));
+
+  /// True when N is a node of the graph.
+  template <class N>
+  using contains_t = std::bool_constant<place_t<N>::value != not_in_graph>;
+
+  /// The node at place I.
+  template <std::size_t I>
+  using node_at = typename decltype(places::node(static_cast<std::integral_constant<std::size_t, I>*>(nullptr)))::type;
+
+  template <class Operands>
+  struct operand_places;
+  template <class... Cs>
+  struct operand_places<type_list<Cs...>> {
+    using type = std::index_sequence<place_t<Cs>::value...>;
+  };
+
+  static constexpr std::size_t edge_count = (children_t<Ns>::size + ... + 0);
+
+  static constexpr consumer_table<size, edge_count> build() {
+    // Edges (child place, parent place), parents in increasing order.
+    std::array<std::size_t, edge_count + 1> child{}, parent{};
+    std::size_t e = 0, p = 0;
+    auto add = [&](const auto& operands) {
+      for (std::size_t c : operands) {
+        child[e] = c;
+        parent[e] = p;
+        ++e;
+      }
+      ++p;
+    };
+    (add(sequence_array<typename operand_places<children_t<Ns>>::type>::value), ...);
+
+    // Counting sort by child, stable (so parents stay in order); a parent that has the same
+    // operand twice (x * x) is listed once.
+    consumer_table<size, edge_count> t{};
+    std::array<std::size_t, size + 1> last{};  // last parent placed for each child, + 1
+    for (std::size_t k = 0; k < e; ++k) {
+      if (last[child[k]] != parent[k] + 1) {
+        last[child[k]] = parent[k] + 1;
+        ++t.offset[child[k] + 1];
+      }
+    }
+    for (std::size_t i = 0; i < size; ++i) t.offset[i + 1] += t.offset[i];
+    std::array<std::size_t, size + 1> fill{};
+    for (std::size_t i = 0; i < size; ++i) fill[i] = t.offset[i];
+    last = {};
+    for (std::size_t k = 0; k < e; ++k) {
+      if (last[child[k]] != parent[k] + 1) {
+        last[child[k]] = parent[k] + 1;
+        t.parent[fill[child[k]]++] = parent[k];
+      }
+    }
+    return t;
+  }
+
+  static constexpr consumer_table<size, edge_count> consumer_places = build();
+
+  template <std::size_t I, class K = std::make_index_sequence<consumer_places.offset[I + 1] - consumer_places.offset[I]>>
+  struct consumers_at;
+  template <std::size_t I, std::size_t... K>
+  struct consumers_at<I, std::index_sequence<K...>> {
+    using type = type_list<node_at<consumer_places.parent[consumer_places.offset[I] + K]>...>;
+  };
+
+  /// The distinct consumers of the node at place I (nodes with it as an operand), in order.
+  template <std::size_t I>
+  using consumers_of_place = typename consumers_at<I>::type;
+
+  /// The distinct consumers of node N, in order.
+  template <class N>
+  using consumers_t = consumers_of_place<place_t<N>::value>;
+};
+
+}  // namespace ctgrad::detail
