@@ -156,3 +156,21 @@ TEST_CASE("expressions over unrelated inputs of one rank are not fused into one 
   CHECK(sa.values == std::vector<double>{5, 7, 9});
   CHECK(sb.values == std::vector<double>{3, 7, 11, 15});
 }
+
+TEST_CASE("a plan on two threads gives the same bits as on one", "[plan][threads]") {
+  // 512 x 256 = 2^17 elements: above the size from which loops are split (by rows for y and dx,
+  // by feature columns for the sums).
+  bn_data<float> one(512, 256, 11), two(512, 256, 11);
+  auto p1 = ctgrad::compile<float>(ctgrad::exprs(y, grads));
+  auto p2 = ctgrad::compile<float>(ctgrad::exprs(y, grads));
+  p2.set_threads(2);
+  REQUIRE(p2.threads() == 2);
+  one.run(p1);
+  two.run(p2);
+  two.run(p2);  // the helper thread is reused
+  CHECK(one.ys == two.ys);
+  CHECK(one.dxs == two.dxs);
+  CHECK(one.dgs == two.dgs);
+  CHECK(one.dbs == two.dbs);
+  CHECK(max_error(two) <= 2e-5);
+}

@@ -107,14 +107,14 @@ void for_each_index(const runtime_shape<R>& shape, F&& f) {
 /// The node types of a plan, their table and their schedule.
 template <class... Ns>
 struct plan_nodes {
-  using table = planning::index_table<std::index_sequence_for<Ns...>, Ns...>;
+  using index_t = graph_index<type_list<Ns...>>;
   static constexpr std::size_t size = sizeof...(Ns);
   static constexpr std::array<planning::node_info, sizeof...(Ns)> info{
-      planning::info_of<table, Ns>(children_t<Ns>{})...};
+      planning::info_for<index_t, Ns>::value...};
   template <class N>
-  static constexpr std::uint32_t index = planning::position_in<N>(static_cast<const table*>(nullptr));
+  static constexpr std::uint32_t index = static_cast<std::uint32_t>(index_t::template place_t<N>::value);
   template <std::size_t I>
-  using type = decltype(planning::type_at<I>(static_cast<const table*>(nullptr)));
+  using type = typename index_t::template node_at<I>;
 };
 
 template <class Nodes, class Outputs>
@@ -272,12 +272,12 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   using compute_t = std::conditional_t<precise<L>, A, T>;
   /// Nodes whose values exist in the accumulator type: sums, and buffers of precise loops.
   template <class N>
-  static constexpr bool has_acc = planning::kind_of<N>() == kind::reduction ||
+  static constexpr bool has_acc = planning::kind_v<N> == kind::reduction ||
                                   (buffered<N> && sched.member[id<N>] && precise<sched.loop[id<N>]>);
   /// How loop L reads leaf N: through a pointer to its values, precise where it has them and L
   /// is precise, or (a count) by value.
   template <std::uint32_t L, class N>
-  using row_t = row<std::conditional_t<planning::kind_of<N>() == kind::count, compute_t<L>,
+  using row_t = row<std::conditional_t<planning::kind_v<N> == kind::count, compute_t<L>,
                                        std::conditional_t<has_acc<N> && precise<L>, const A*, const T*>>,
                     N>;
 
@@ -350,7 +350,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   template <class N, class... Args>
   void infer_node(type_list<Args...>) {
     constexpr std::size_t R = N::shape.rank;
-    constexpr kind k = planning::kind_of<N>();
+    constexpr kind k = planning::kind_v<N>;
     using C0 = std::tuple_element_t<0, std::tuple<Args...>>;
     auto& out = at<N>().shape;
     if constexpr (k == kind::count) {
@@ -387,7 +387,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
       auto& s = at<N>();
       const std::size_t n = element_count_of(s.shape);
       s.storage.resize(n);
-      if constexpr (planning::kind_of<N>() == kind::reduction) s.acc.assign(n, A(0));
+      if constexpr (planning::kind_v<N> == kind::reduction) s.acc.assign(n, A(0));
       else if constexpr (has_acc<N>) s.acc.resize(n);
     }
   }
@@ -458,7 +458,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   T leaf_at(const std::array<std::size_t, R>& idx) const {
     if constexpr (is_constant_v<E>) return E::value.template as<T>();
     else if constexpr (is_input_v<E>) return at<E>().input[offset<E>(idx)];
-    else if constexpr (planning::kind_of<E>() == kind::count) return at<E>().scalar;
+    else if constexpr (planning::kind_v<E> == kind::count) return at<E>().scalar;
     else if constexpr (buffered<E>) return at<E>().storage[offset<E>(idx)];
     else static_assert(buffered<E>, "ctgrad internal error: a copy reads an unbuffered node");
   }
@@ -485,8 +485,8 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
     // outer axes only, by columns of the innermost axis (multiples of 16): each thread then
     // owns its columns of every accumulator, and each column is summed in the same order as
     // on one thread. Sums along the innermost axis: one thread.
-    constexpr bool has_sums = ((planning::kind_of<Ms>() == kind::reduction) || ...);
-    constexpr bool by_columns = R > 0 && has_sums && ((planning::kind_of<Ms>() != kind::reduction || inner_stride<Ms> == 1) && ...);
+    constexpr bool has_sums = ((planning::kind_v<Ms> == kind::reduction) || ...);
+    constexpr bool by_columns = R > 0 && has_sums && ((planning::kind_v<Ms> != kind::reduction || inner_stride<Ms> == 1) && ...);
     const std::size_t rows_count = total / inner;
     std::size_t parts = 1;
     if (team && total >= parallel_threshold) {
@@ -547,7 +547,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   /// A reduction's sums, complete after its loop, rounded to the data type for its readers.
   template <class M>
   void finish() {
-    if constexpr (planning::kind_of<M>() == kind::reduction) {
+    if constexpr (planning::kind_v<M> == kind::reduction) {
       auto& s = at<M>();
       for (std::size_t i = 0; i < s.acc.size(); ++i) s.storage[i] = static_cast<T>(s.acc[i]);
     }
@@ -556,19 +556,19 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   template <class M, class Outs>
   std::size_t member_bytes(const Outs&) const {
     const std::size_t n = element_count_of(at<M>().shape);
-    return (buffered<M> ? n * sizeof(T) : 0) + (planning::kind_of<M>() == kind::reduction ? n * sizeof(A) * 2 : 0) +
+    return (buffered<M> ? n * sizeof(T) : 0) + (planning::kind_v<M> == kind::reduction ? n * sizeof(A) * 2 : 0) +
            output_positions<M>().size() * n * sizeof(T);
   }
 
   template <std::uint32_t L, class Lf, class Rows>
   void init_count(Rows& r) const {
-    if constexpr (planning::kind_of<Lf>() == kind::count)
+    if constexpr (planning::kind_v<Lf> == kind::count)
       static_cast<row_t<L, Lf>&>(r).p = static_cast<compute_t<L>>(at<Lf>().scalar);
   }
 
   template <std::uint32_t L, class Lf, std::size_t R, class Rows, std::size_t RI>
   void set_row(Rows& r, const std::array<std::size_t, RI>& idx) const {
-    if constexpr (planning::kind_of<Lf>() != kind::count) {
+    if constexpr (planning::kind_v<Lf> != kind::count) {
       std::array<std::size_t, R> full{};
       for (std::size_t a = 0; a + 1 < R; ++a) full[a] = idx[a];
       auto& p = static_cast<row_t<L, Lf>&>(r).p;
@@ -583,14 +583,14 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
     auto& dm = static_cast<dest<T, M, Outs, type_list<Es...>>&>(d);
     std::array<std::size_t, R> full{};
     for (std::size_t a = 0; a + 1 < R; ++a) full[a] = idx[a];
-    if constexpr (planning::kind_of<M>() == kind::reduction) {
+    if constexpr (planning::kind_v<M> == kind::reduction) {
       dm.acc = at<M>().acc.data() + offset<M>(full);
     } else if constexpr (buffered<M>) {
       dm.buf = at<M>().storage.data() + offset<M>(full);
       if constexpr (has_acc<M>) dm.acc = at<M>().acc.data() + offset<M>(full);
     }
     constexpr auto pos = output_positions<M>();
-    if constexpr (pos.size() > 0 && planning::kind_of<M>() != kind::reduction) {
+    if constexpr (pos.size() > 0 && planning::kind_v<M> != kind::reduction) {
       const std::size_t off = offset<M>(full);
       set_outputs<M>(dm, outs, off, std::make_index_sequence<pos.size()>{});
     }
@@ -611,7 +611,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   template <std::uint32_t L, class Outs, class M, class Rows, class Dests>
   static void step(const Rows& r, Dests& d, std::size_t j) {
     auto& dm = static_cast<dest<T, M, Outs, type_list<Es...>>&>(d);
-    if constexpr (planning::kind_of<M>() == kind::reduction) {
+    if constexpr (planning::kind_v<M> == kind::reduction) {
       using C = std::tuple_element_t<0, typename to_tuple<children_t<M>>::type>;
       const A v = static_cast<A>(value<L, C>(r, j));  // summed in the accumulator type
       if constexpr (inner_stride<M> == 0) dm.sum += v;
@@ -632,7 +632,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
 
   template <class Outs, class M, class Dests>
   static void flush(Dests& d) {
-    if constexpr (planning::kind_of<M>() == kind::reduction && inner_stride<M> == 0) {
+    if constexpr (planning::kind_v<M> == kind::reduction && inner_stride<M> == 0) {
       auto& dm = static_cast<dest<T, M, Outs, type_list<Es...>>&>(d);
       dm.acc[0] += dm.sum;
       dm.sum = A(0);
@@ -650,7 +650,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   template <std::uint32_t L, class E, class Rows>
   static compute_t<L> value(const Rows& r, std::size_t j) {
     constexpr std::uint32_t i = id<E>;
-    constexpr kind k = planning::kind_of<E>();
+    constexpr kind k = planning::kind_v<E>;
     if constexpr (k == kind::constant) {
       return E::value.template as<compute_t<L>>();
     } else if constexpr (k == kind::count) {
@@ -664,7 +664,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   /// The value of E at inner index j of loop L, computed from its operands.
   template <std::uint32_t L, class E, class Rows>
   static compute_t<L> compute(const Rows& r, std::size_t j) {
-    if constexpr (planning::kind_of<E>() == kind::broadcast)
+    if constexpr (planning::kind_v<E> == kind::broadcast)
       return value<L, std::tuple_element_t<0, typename to_tuple<children_t<E>>::type>>(r, j);
     else
       return apply_op<L, E>(r, j, children_t<E>{});
@@ -684,7 +684,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   }
   template <class E, class V>
   void write_one(const V& out) {
-    constexpr kind k = planning::kind_of<E>();
+    constexpr kind k = planning::kind_v<E>;
     if constexpr (!(sched.member[id<E>] && k != kind::reduction && k != kind::index_map)) {
       using U = std::remove_cvref_t<decltype(*out.data)>;
       constexpr std::size_t R = E::shape.rank;

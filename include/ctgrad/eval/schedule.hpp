@@ -31,6 +31,7 @@
 #include "ctgrad/expr/list.hpp"
 #include "ctgrad/expr/reduction.hpp"
 #include "ctgrad/expr/reshape.hpp"
+#include "ctgrad/graph/index.hpp"
 
 namespace ctgrad::detail::planning {
 
@@ -50,71 +51,63 @@ struct node_info {
   std::uint32_t shape_child = npos;                 // an operand read for its shape only
   static_shape shape{};
   int cost = 1;                                     // rough cost of the op, per element
-  std::array<std::int8_t, max_rank> from_axis{};    // index maps: operand axis of each axis
+  std::array<int, max_rank> from_axis{};            // index maps: operand axis of each axis (-1: none)
 };
-
-// -- positions of node types: O(1) lookups by base-class deduction -------------------------------
-
-template <class N, std::size_t I>
-struct indexed {};
-template <class Seq, class... Ns>
-struct index_table;
-template <std::size_t... Is, class... Ns>
-struct index_table<std::index_sequence<Is...>, Ns...> : indexed<Ns, Is>... {};
-
-template <class N, std::size_t I>
-constexpr std::uint32_t position_in(const indexed<N, I>*) { return static_cast<std::uint32_t>(I); }
-template <std::size_t I, class N>
-N type_at(const indexed<N, I>*);
 
 /// An op's `cost` member, or `costly` for ops that do not say (users' own ops: computed once
 /// into a buffer when several nodes read them, rather than recomputed).
 template <class Op>
-constexpr int op_cost() {
-  if constexpr (requires { Op::cost; }) return Op::cost;
-  else return costly;
-}
+inline constexpr int op_cost_v = costly;
+template <class Op>
+  requires requires { Op::cost; }
+inline constexpr int op_cost_v<Op> = Op::cost;
 
+/// The kind of node N. Variable templates and class templates only, here and below: GCC 12
+/// gives every instantiated function a mangled name, which for deep node types costs time
+/// quadratic in their size (graph/index.hpp).
 template <class N>
-constexpr kind kind_of() {
-  if constexpr (is_input_v<N>) return kind::input;
-  else if constexpr (is_constant_v<N>) return kind::constant;
-  else if constexpr (std::derived_from<typename N::op, reduction_op>) return kind::reduction;
-  else if constexpr (std::derived_from<typename N::op, index_map_op>) return kind::index_map;
-  else if constexpr (std::is_same_v<typename N::op, broadcast_op>) return kind::broadcast;
-  else if constexpr (std::derived_from<typename N::op, shape_function_op>) return kind::count;
-  else return kind::elementwise;
-}
+inline constexpr kind kind_v = kind::input;
+template <rational V>
+inline constexpr kind kind_v<constant_node<V>> = kind::constant;
+template <class Op, class... Args>
+inline constexpr kind kind_v<node<Op, Args...>> =
+    std::derived_from<Op, reduction_op>      ? kind::reduction
+    : std::derived_from<Op, index_map_op>    ? kind::index_map
+    : std::is_same_v<Op, broadcast_op>       ? kind::broadcast
+    : std::derived_from<Op, shape_function_op> ? kind::count
+                                             : kind::elementwise;
 
-template <class Table, class N, class... Args>
-constexpr node_info info_of(type_list<Args...>) {
-  constexpr const Table* t = nullptr;
-  node_info r;
-  r.k = kind_of<N>();
-  r.shape = N::shape;
-  for (auto& a : r.from_axis) a = -1;
-  if constexpr (sizeof...(Args) > 0) {
-    static_assert(sizeof...(Args) <= max_arity, "ctgrad: an operation has more operands than the evaluator supports");
-    const std::array<std::uint32_t, sizeof...(Args)> pos{planning::position_in<Args>(t)...};
-    r.cost = planning::op_cost<typename N::op>();
-    if (r.k == kind::count) {
-      r.shape_child = pos[0];
-    } else if (r.k == kind::broadcast) {
-      r.arity = 1;
-      r.child[0] = pos[0];
-      r.shape_child = pos[1];
-    } else {
-      r.arity = sizeof...(Args);
-      for (std::size_t i = 0; i < pos.size(); ++i) r.child[i] = pos[i];
-    }
-    if constexpr (std::derived_from<typename N::op, index_map_op>) {
-      using A = std::tuple_element_t<0, std::tuple<Args...>>;
-      constexpr auto from = N::op::template source_axes<A>();
-      for (std::size_t a = 0; a < N::shape.rank; ++a) r.from_axis[a] = static_cast<std::int8_t>(from[a]);
-    }
-  }
-  return r;
-}
+inline constexpr std::array<int, max_rank> no_source_axes = [] {
+  std::array<int, max_rank> a{};
+  for (auto& v : a) v = -1;
+  return a;
+}();
+template <class N>
+inline constexpr std::array<int, max_rank> source_axes_v = no_source_axes;
+template <class Op, class A>
+  requires std::derived_from<Op, index_map_op>
+inline constexpr std::array<int, max_rank> source_axes_v<node<Op, A>> = Op::template source_axes<A>();
+
+/// The planner's view of node N, positions looked up in the graph index Index.
+template <class Index, class N>
+struct info_for {
+  static constexpr node_info value{kind_v<N>, 0, {}, npos, N::shape, 1, no_source_axes};
+};
+template <class Index, class Op, class... Args>
+struct info_for<Index, node<Op, Args...>> {
+  static_assert(sizeof...(Args) <= max_arity, "ctgrad: an operation has more operands than the evaluator supports");
+  using N = node<Op, Args...>;
+  static constexpr kind k = kind_v<N>;
+  static constexpr std::array<std::uint32_t, max_arity> pos{static_cast<std::uint32_t>(Index::template place_t<Args>::value)...};
+  static constexpr node_info value{
+      k,
+      k == kind::count ? 0U : (k == kind::broadcast ? 1U : static_cast<std::uint32_t>(sizeof...(Args))),
+      k == kind::count ? std::array<std::uint32_t, max_arity>{} : pos,
+      k == kind::count ? pos[0] : (k == kind::broadcast ? pos[1] : npos),
+      N::shape,
+      op_cost_v<Op>,
+      source_axes_v<N>};
+};
 
 // -- the schedule -----------------------------------------------------------------------------
 
