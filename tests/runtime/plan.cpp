@@ -14,17 +14,32 @@
 #include "support/batch_norm_inputs.hpp"
 #include "support/batch_norm_reference.hpp"
 
-// Every allocation of this test program is counted (the replaceable global operator new).
+// Every allocation of this test program is counted (the replaceable global operators new;
+// every unaligned form is replaced, so that each delete matches its new, as AddressSanitizer
+// checks).
 namespace {
 std::atomic<std::size_t> allocations{0};
+void* counted_alloc(std::size_t n) noexcept {
+  ++allocations;
+  return std::malloc(n == 0 ? 1 : n);
+}
 }  // namespace
 void* operator new(std::size_t n) {
-  ++allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  if (void* p = counted_alloc(n)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](std::size_t n) {
+  if (void* p = counted_alloc(n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
