@@ -11,8 +11,12 @@
 // domain in the same pass share one loop. A loop walks its domain row by row; the innermost
 // axis is a plain counted loop over contiguous memory in which every operand is read at
 // stride 1 or 0 (broadcast), known at compile time, so the compiler vectorizes it.
-// Float data are computed in double (the accumulator type): every sum, and every intermediate,
-// so that a mean or a deviation stored between passes keeps its precision.
+// Before planning, products are regrouped so that factors constant along a loop's rows are
+// multiplied once per feature (eval/hoist.hpp).
+// Float data: sums, the loops that compute what is summed, and loops over statistics (domains
+// with an axis of extent 1) compute in double (the accumulator type), so that a mean or a
+// deviation stored between passes keeps its precision; the other loops over whole data compute
+// in float.
 // Run-time extents are checked for every node before anything is computed or written; a
 // mismatch throws ctgrad::shape_error naming the inputs, axes and extents.
 #include <boost/hana/find_if.hpp>
@@ -32,6 +36,7 @@
 #include <fmt/format.h>
 
 #include "ctgrad/eval/bind.hpp"
+#include "ctgrad/eval/hoist.hpp"
 #include "ctgrad/eval/parallel.hpp"
 #include "ctgrad/eval/schedule.hpp"
 #include "ctgrad/expr/list.hpp"
@@ -267,7 +272,14 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   /// and where rounding sums to float first would lose what accumulating in double kept.
   /// Loops over whole data compute in the data type.
   template <std::uint32_t L>
-  static constexpr bool precise = !sched.loops[L].copy && nodes::info[sched.loops[L].domain].shape.unit_mask != 0;
+  static constexpr bool sums_only = [] {
+    for (std::uint32_t i : plan::template members<L>())
+      if (nodes::info[i].k != kind::reduction) return false;
+    return true;
+  }();
+  template <std::uint32_t L>
+  static constexpr bool precise =
+      !sched.loops[L].copy && (nodes::info[sched.loops[L].domain].shape.unit_mask != 0 || sums_only<L>);
   template <std::uint32_t L>
   using compute_t = std::conditional_t<precise<L>, A, T>;
   /// Nodes whose values exist in the accumulator type: sums, and buffers of precise loops.
@@ -531,7 +543,25 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
         rest /= ext[a].n;
       }
     }
-    for (std::size_t row_index = r0; row_index < r1; ++row_index) {
+    std::size_t row_index = r0;
+    // A loop that only sums over rows (per-feature sums of an m x n domain) takes four rows at
+    // a time: each accumulator is then loaded and stored once per four rows, and the four
+    // values are added pairwise first. The grouping depends on the row only, so a split of the
+    // columns between threads sums in the same order.
+    constexpr bool four_rows = R == 2 && ((planning::kind_v<Ms> == kind::reduction && inner_stride<Ms> == 1) && ...);
+    if constexpr (four_rows) {
+      std::array<rows<row_t<L, Ls>...>, 4> q;
+      for (auto& qk : q) (init_count<L, Ls>(qk), ...);
+      for (; row_index + 4 <= r1; row_index += 4) {
+        (set_dest<Ms, R>(d, outs, idx), ...);
+        for (auto& qk : q) {
+          (set_row<L, Ls, R>(qk, idx), ...);
+          ++idx[0];
+        }
+        four_rows_loop<L, Outs>(q, d, c0, c1, type_list<Ms...>{});
+      }
+    }
+    for (; row_index < r1; ++row_index) {
       (set_row<L, Ls, R>(r, idx), ...);
       (set_dest<Ms, R>(d, outs, idx), ...);
       inner_loop<L, Outs>(r, d, c0, c1, type_list<Ms...>{});
@@ -606,6 +636,20 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
     CTGRAD_INDEPENDENT_ITERATIONS
     for (std::size_t j = j0; j < j1; ++j) (step<L, Outs, Ms>(r, d, j), ...);
     (flush<Outs, Ms>(d), ...);
+  }
+
+  /// Sums over four rows at once (see rows_loop): every member is a reduction along rows.
+  template <std::uint32_t L, class Outs, class Rows, class Dests, class... Ms>
+  static void four_rows_loop(const std::array<Rows, 4>& q, Dests& d, std::size_t j0, std::size_t j1, type_list<Ms...>) {
+    CTGRAD_INDEPENDENT_ITERATIONS
+    for (std::size_t j = j0; j < j1; ++j) (step_four_rows<L, Outs, Ms>(q, d, j), ...);
+  }
+  template <std::uint32_t L, class Outs, class M, class Rows, class Dests>
+  static void step_four_rows(const std::array<Rows, 4>& q, Dests& d, std::size_t j) {
+    auto& dm = static_cast<dest<T, M, Outs, type_list<Es...>>&>(d);
+    using C = std::tuple_element_t<0, typename to_tuple<children_t<M>>::type>;
+    dm.acc[j] += (static_cast<A>(value<L, C>(q[0], j)) + static_cast<A>(value<L, C>(q[1], j))) +
+                 (static_cast<A>(value<L, C>(q[2], j)) + static_cast<A>(value<L, C>(q[3], j)));
   }
 
   template <std::uint32_t L, class Outs, class M, class Rows, class Dests>
@@ -749,12 +793,13 @@ inline bool overlaps(const void* a, std::size_t na, const void* b, std::size_t n
 template <class T, class... Es>
 class plan {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "ctgrad::compile<T>(): T must be float or double");
-  using state_t = detail::executor<T, topological_order_t<Es...>, type_list<Es...>>;
+  // What the loops compute: Es with products regrouped (eval/hoist.hpp); the same values.
+  using state_t = detail::executor<T, topological_order_t<hoisted_t<Es>...>, type_list<hoisted_t<Es>...>>;
   state_t state_;
 
  public:
   using value_type = T;
-  using schedule_type = detail::plan_of<topological_order_t<Es...>, type_list<Es...>>;
+  using schedule_type = detail::plan_of<topological_order_t<hoisted_t<Es>...>, type_list<hoisted_t<Es>...>>;
 
   /// Evaluates into caller-owned views, one per expression (extents must equal the results').
   /// Every extent is checked, and outputs are checked not to overlap the inputs or each other,
@@ -767,7 +812,7 @@ class plan {
     prepare(bindings...);
     std::size_t k = 0;
     const auto check = [&](auto e, const auto& out) {
-      const auto want = state_.template extents_of<decltype(e)>();
+      const auto want = state_.template extents_of<hoisted_t<decltype(e)>>();
       if (want != out.extents)
         throw shape_error(fmt::format("ctgrad: output {} (`{}`) has extents [{}] but the result has [{}]", k,
                                       ctgrad::to_text(e), fmt::join(out.extents, ", "), fmt::join(want, ", ")));
@@ -783,7 +828,7 @@ class plan {
   auto operator()(const Bs&... bindings) {
     detail::check_bindings<Bs...>();
     prepare(bindings...);
-    std::tuple<tensor<T, Es::shape.rank>...> results{tensor<T, Es::shape.rank>(state_.template extents_of<Es>())...};
+    std::tuple<tensor<T, Es::shape.rank>...> results{tensor<T, Es::shape.rank>(state_.template extents_of<hoisted_t<Es>>())...};
     std::apply([&](auto&... r) { state_.run(std::tuple{r.as_view()...}); }, results);
     return results;
   }
