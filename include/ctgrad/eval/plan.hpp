@@ -631,10 +631,29 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
     ((std::get<pos[I]>(dm.out) = std::get<pos[I]>(outs).data + off), ...);
   }
 
+  /// True when no member of loop L reads another member's buffer back (see plan_of::leaves):
+  /// then every value of an iteration can be computed before anything is stored, which lets
+  /// the compiler share subexpressions between members (a store through a pointer could
+  /// otherwise alias what a later member loads).
+  template <std::uint32_t L>
+  static constexpr bool loads_before_stores = [] {
+    for (std::uint32_t i : plan::template leaves<L>())
+      if (sched.member[i] && sched.loop[i] == L) return false;
+    return true;
+  }();
+
   template <std::uint32_t L, class Outs, class Rows, class Dests, class... Ms>
   static void inner_loop(const Rows& r, Dests& d, std::size_t j0, std::size_t j1, type_list<Ms...>) {
-    CTGRAD_INDEPENDENT_ITERATIONS
-    for (std::size_t j = j0; j < j1; ++j) (step<L, Outs, Ms>(r, d, j), ...);
+    if constexpr (loads_before_stores<L>) {
+      CTGRAD_INDEPENDENT_ITERATIONS
+      for (std::size_t j = j0; j < j1; ++j) {
+        const std::tuple<member_t<L, Ms>...> v{member_value<L, Ms>(r, j)...};
+        store_members<L, Outs, Ms...>(d, v, j, std::index_sequence_for<Ms...>{});
+      }
+    } else {
+      CTGRAD_INDEPENDENT_ITERATIONS
+      for (std::size_t j = j0; j < j1; ++j) (store_member<L, Outs, Ms>(d, member_value<L, Ms>(r, j), j), ...);
+    }
     (flush<Outs, Ms>(d), ...);
   }
 
@@ -642,26 +661,39 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   template <std::uint32_t L, class Outs, class Rows, class Dests, class... Ms>
   static void four_rows_loop(const std::array<Rows, 4>& q, Dests& d, std::size_t j0, std::size_t j1, type_list<Ms...>) {
     CTGRAD_INDEPENDENT_ITERATIONS
-    for (std::size_t j = j0; j < j1; ++j) (step_four_rows<L, Outs, Ms>(q, d, j), ...);
-  }
-  template <std::uint32_t L, class Outs, class M, class Rows, class Dests>
-  static void step_four_rows(const std::array<Rows, 4>& q, Dests& d, std::size_t j) {
-    auto& dm = static_cast<dest<T, M, Outs, type_list<Es...>>&>(d);
-    using C = std::tuple_element_t<0, typename to_tuple<children_t<M>>::type>;
-    dm.acc[j] += (static_cast<A>(value<L, C>(q[0], j)) + static_cast<A>(value<L, C>(q[1], j))) +
-                 (static_cast<A>(value<L, C>(q[2], j)) + static_cast<A>(value<L, C>(q[3], j)));
+    for (std::size_t j = j0; j < j1; ++j) {
+      const std::tuple<member_t<L, Ms>...> v{
+          ((member_value<L, Ms>(q[0], j) + member_value<L, Ms>(q[1], j)) +
+           (member_value<L, Ms>(q[2], j) + member_value<L, Ms>(q[3], j)))...};
+      store_members<L, Outs, Ms...>(d, v, j, std::index_sequence_for<Ms...>{});
+    }
   }
 
-  template <std::uint32_t L, class Outs, class M, class Rows, class Dests>
-  static void step(const Rows& r, Dests& d, std::size_t j) {
-    auto& dm = static_cast<dest<T, M, Outs, type_list<Es...>>&>(d);
+  /// What member M contributes at inner index j: the summand of a reduction (in the
+  /// accumulator type), or the value of an elementwise node.
+  template <std::uint32_t L, class M>
+  using member_t = std::conditional_t<planning::kind_v<M> == kind::reduction, A, compute_t<L>>;
+  template <std::uint32_t L, class M, class Rows>
+  static member_t<L, M> member_value(const Rows& r, std::size_t j) {
     if constexpr (planning::kind_v<M> == kind::reduction) {
       using C = std::tuple_element_t<0, typename to_tuple<children_t<M>>::type>;
-      const A v = static_cast<A>(value<L, C>(r, j));  // summed in the accumulator type
+      return static_cast<A>(value<L, C>(r, j));  // summed in the accumulator type
+    } else {
+      return compute<L, M>(r, j);
+    }
+  }
+  template <std::uint32_t L, class Outs, class... Ms, class Dests, class V, std::size_t... I>
+  static void store_members(Dests& d, const V& v, std::size_t j, std::index_sequence<I...>) {
+    (store_member<L, Outs, Ms>(d, std::get<I>(v), j), ...);
+  }
+  /// Adds member M's contribution to its sum, or stores its value where it goes.
+  template <std::uint32_t L, class Outs, class M, class Dests>
+  static void store_member(Dests& d, member_t<L, M> v, std::size_t j) {
+    auto& dm = static_cast<dest<T, M, Outs, type_list<Es...>>&>(d);
+    if constexpr (planning::kind_v<M> == kind::reduction) {
       if constexpr (inner_stride<M> == 0) dm.sum += v;
       else dm.acc[j] += v;
     } else {
-      const compute_t<L> v = compute<L, M>(r, j);
       if constexpr (buffered<M>) dm.buf[j] = static_cast<T>(v);
       if constexpr (has_acc<M>) dm.acc[j] = v;
       if constexpr (output_positions<M>().size() > 0)
