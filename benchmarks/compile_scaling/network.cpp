@@ -55,14 +55,19 @@ constexpr auto x = ctgrad::input<"x", 2>;
 constexpr auto eps = ctgrad::input<"eps", 0>;
 constexpr auto dy = ctgrad::input<"dy", 2>;
 
-/// Blocks K..L applied to h.
-template <std::size_t K, class H>
-constexpr auto network(H h) {
-  if constexpr (K > blocks) return h;
-  else return network<K + 1>(ctgrad::tanh(ctgrad::nn::batch_norm_train(h, gamma_k<K>, beta_k<K>, eps)));
-}
+/// Blocks K..L applied to h. A static member function rather than a free function: the
+/// recursive call is then qualified, so no argument-dependent lookup walks h's type (clang 14
+/// does that as a tree walk, exponential in the depth of the network).
+template <std::size_t K>
+struct network {
+  template <class H>
+  static constexpr auto apply(H h) {
+    if constexpr (K > blocks) return h;
+    else return network<K + 1>::apply(ctgrad::tanh(ctgrad::nn::batch_norm_train(h, gamma_k<K>, beta_k<K>, eps)));
+  }
+};
 
-constexpr auto y = network<1>(x);
+constexpr auto y = network<1>::apply(x);
 
 #if CTGRAD_STAGE >= 1
 template <std::size_t... K>

@@ -77,7 +77,7 @@ constexpr std::array<std::size_t, R - sizeof...(Axes)> feature_axes() {
 template <std::size_t R, std::size_t... Axes, Expression P, std::size_t... I>
 constexpr auto expand_to_features(P p, std::index_sequence<I...>) {
   constexpr auto kept = feature_axes<R, Axes...>();
-  return expand<R, kept[I]...>(p);
+  return ctgrad::expand<R, kept[I]...>(p);
 }
 
 /// A per-feature parameter (rank R - k) placed so that it broadcasts against a rank-R x: as is
@@ -93,8 +93,8 @@ constexpr auto to_layout(P p) {
 /// the inverse of to_layout.
 template <std::size_t... Axes, Expression S>
 constexpr auto to_parameters(S s) {
-  if constexpr (leading_axes<Axes...>()) return reduce_to<static_shape{S::shape.rank - sizeof...(Axes), 0}>(s);
-  else return squeeze<Axes...>(s);
+  if constexpr (leading_axes<Axes...>()) return ctgrad::reduce_to<static_shape{S::shape.rank - sizeof...(Axes), 0}>(s);
+  else return ctgrad::squeeze<Axes...>(s);
 }
 
 /// Compile-time checks shared by every batch-norm entry point, one sentence each.
@@ -140,11 +140,11 @@ constexpr auto batch_norm_train(X x, G gamma, B beta, Eps eps) {
     static_assert(X::shape.rank == 2,
                   "ctgrad::nn::batch_norm_train: x must be an m x n batch (rank 2), or name the "
                   "axes: batch_norm_train<0, 2, 3>(x, gamma, beta, eps)");
-    return batch_norm_train<0>(x, gamma, beta, eps);
+    return nn::batch_norm_train<0>(x, gamma, beta, eps);
   } else {
     detail::check_batch_norm_arguments<axes_t<Axes...>, X, G, B, Eps>();
     constexpr std::size_t R = X::shape.rank;
-    return affine(normalize<Axes...>(x, eps), detail::to_layout<R, Axes...>(gamma),
+    return nn::affine(nn::normalize<Axes...>(x, eps), detail::to_layout<R, Axes...>(gamma),
                   detail::to_layout<R, Axes...>(beta));
   }
 }
@@ -159,7 +159,7 @@ constexpr auto batch_norm_inference(X x, G gamma, B beta, RM running_mean, RV ru
   detail::check_batch_norm_arguments<axes_t<Axes...>, X, G, B, Eps>();
   detail::check_running_arguments<axes_t<Axes...>, X, RM, RV>();
   constexpr std::size_t R = X::shape.rank;
-  return affine(normalize_with(x, detail::to_layout<R, Axes...>(running_mean), detail::to_layout<R, Axes...>(running_var), eps),
+  return nn::affine(nn::normalize_with(x, detail::to_layout<R, Axes...>(running_mean), detail::to_layout<R, Axes...>(running_var), eps),
                 detail::to_layout<R, Axes...>(gamma), detail::to_layout<R, Axes...>(beta));
 }
 
@@ -171,10 +171,10 @@ constexpr auto batch_norm_inference(X x, G gamma, B beta, RM running_mean, RV ru
 template <std::size_t... Axes, Expression X, Expression RM, Expression RV, MomentumConvention M = reference_momentum<>>
 constexpr auto running_estimates(X x, RM running_mean, RV running_var, M momentum = M{}) {
   detail::check_running_arguments<axes_t<Axes...>, X, RM, RV>();
-  const auto batch_mu = detail::to_parameters<Axes...>(batch_mean<Axes...>(x));
+  const auto batch_mu = detail::to_parameters<Axes...>(nn::batch_mean<Axes...>(x));
   const auto batch_var = detail::to_parameters<Axes...>(
-      momentum.template stored_variance<Axes...>(x, batch_variance<Axes...>(x)));
-  return exprs(momentum.blend(running_mean, batch_mu), momentum.blend(running_var, batch_var));
+      momentum.template stored_variance<Axes...>(x, nn::batch_variance<Axes...>(x)));
+  return ctgrad::exprs(momentum.blend(running_mean, batch_mu), momentum.blend(running_var, batch_var));
 }
 
 /// Batch normalization over `Axes...` in the mode the user picks, as the list
@@ -191,9 +191,9 @@ constexpr auto batch_norm(X x, G gamma, B beta, RM running_mean, RV running_var,
   detail::check_batch_norm_arguments<axes_t<Axes...>, X, G, B, Eps>();
   detail::check_running_arguments<axes_t<Axes...>, X, RM, RV>();
   if constexpr (Mode == mode::training)
-    return exprs(batch_norm_train<Axes...>(x, gamma, beta, eps), running_estimates<Axes...>(x, running_mean, running_var, momentum));
+    return ctgrad::exprs(nn::batch_norm_train<Axes...>(x, gamma, beta, eps), nn::running_estimates<Axes...>(x, running_mean, running_var, momentum));
   else
-    return exprs(batch_norm_inference<Axes...>(x, gamma, beta, running_mean, running_var, eps), running_mean, running_var);
+    return ctgrad::exprs(nn::batch_norm_inference<Axes...>(x, gamma, beta, running_mean, running_var, eps), running_mean, running_var);
 }
 
 }  // namespace ctgrad::nn

@@ -25,7 +25,7 @@ constexpr auto layer_norm(X x, G gamma, B beta, Eps eps) {
                 "ctgrad::nn::layer_norm: gamma and beta must be vectors as long as x's last axis (rank 1)");
   static_assert(Eps::shape.rank == 0, "ctgrad::nn::layer_norm: eps must be a scalar (rank 0)");
   // gamma and beta right-align with x's last axis, which is exactly where they belong.
-  return affine(normalize<X::shape.rank - 1>(x, eps), gamma, beta);
+  return nn::affine(nn::normalize<X::shape.rank - 1>(x, eps), gamma, beta);
 }
 
 }  // namespace ctgrad::nn

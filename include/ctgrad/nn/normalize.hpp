@@ -85,7 +85,7 @@ template <std::size_t... Axes, Expression X, Expression Eps>
 constexpr auto normalize(X x, Eps eps) {
   static_assert(sizeof...(Axes) > 0, "ctgrad::nn::normalize<Axes...>(x, eps): name the axes to normalize over");
   const auto d = detail::shifted<Axes...>(x);
-  return normalize_with(d, ctgrad::mean<Axes...>(d), ctgrad::variance<Axes...>(d), eps);
+  return nn::normalize_with(d, ctgrad::mean<Axes...>(d), ctgrad::variance<Axes...>(d), eps);
 }
 
 /// The learnable scale and shift: gamma * xhat + beta (gamma and beta broadcast against xhat).
@@ -93,7 +93,7 @@ constexpr auto normalize(X x, Eps eps) {
 ///   auto y = ctgrad::nn::affine(ctgrad::nn::normalize<0>(x, eps), gamma, beta);
 template <Expression Xhat, Expression G, Expression B>
 constexpr auto affine(Xhat xhat, G gamma, B beta) {
-  return gamma * xhat + beta;
+  return ctgrad::add(ctgrad::multiply(gamma, xhat), beta);
 }
 
 }  // namespace ctgrad::nn

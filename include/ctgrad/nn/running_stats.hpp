@@ -81,7 +81,7 @@ struct bessel_op : elementwise_base {
 template <std::size_t... Axes, Expression X>
 constexpr auto bessel_correction(X x) {
   using count_node = decltype(count<Axes...>(x));
-  return make_node<detail::bessel_op<count_node>>(count_node{});
+  return ctgrad::make_node<detail::bessel_op<count_node>>(count_node{});
 }
 
 /// The reference document's convention: running = alpha * running + (1 - alpha) * batch, and
@@ -97,7 +97,7 @@ struct reference_momentum {
   /// The updated estimate from the previous one and the batch's statistic.
   template <Expression Running, Expression Batch>
   static constexpr auto blend(Running running, Batch batch) {
-    return Alpha{} * running + (constant<1> - Alpha{}) * batch;
+    return ctgrad::add(ctgrad::multiply(Alpha{}, running), ctgrad::multiply(ctgrad::subtract(constant<1>, Alpha{}), batch));
   }
   /// What the running variance stores: the biased batch variance itself.
   template <std::size_t... Axes, Expression X, Expression Var>
@@ -121,11 +121,11 @@ struct pytorch_momentum {
 
   template <Expression Running, Expression Batch>
   static constexpr auto blend(Running running, Batch batch) {
-    return (constant<1> - P{}) * running + P{} * batch;
+    return ctgrad::add(ctgrad::multiply(ctgrad::subtract(constant<1>, P{}), running), ctgrad::multiply(P{}, batch));
   }
   template <std::size_t... Axes, Expression X, Expression Var>
   static constexpr auto stored_variance(X x, Var biased) {
-    return bessel_correction<Axes...>(x) * biased;
+    return ctgrad::multiply(nn::bessel_correction<Axes...>(x), biased);
   }
   static std::string describe() { return fmt::format("running = (1 - {0}) * running + {0} * batch, unbiased variance", to_text(P{})); }
 };
