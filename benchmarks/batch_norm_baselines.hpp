@@ -266,30 +266,19 @@ void fused4(const args& a, workspace& w) {
 // ------------------------------------------------------------------------------------------
 // (iv) two passes: shifted sums, then y and dx
 // ------------------------------------------------------------------------------------------
-inline void fused2_f64(const args& a, workspace& w) {
+/// Pass 1 of the two-pass baselines: the per-feature sums of d = x - x[0, :], d^2, dy and
+/// dy * d, in double, four rows per accumulator load and store.
+inline void shifted_sums(const args& a, double* CTGRAD_BENCH_RESTRICT s, double* CTGRAD_BENCH_RESTRICT sd,
+                         double* CTGRAD_BENCH_RESTRICT sdd, double* CTGRAD_BENCH_RESTRICT sdy,
+                         double* CTGRAD_BENCH_RESTRICT sdyd) {
   using Acc = double;
-  const std::size_t m = a.m, n = a.n;
-  const Acc md = static_cast<Acc>(m);
-  Acc* CTGRAD_BENCH_RESTRICT s = w.d0.data();     // shift, then mu
-  Acc* CTGRAD_BENCH_RESTRICT sd = w.d1.data();    // sum d, then A
-  Acc* CTGRAD_BENCH_RESTRICT sdd = w.d2.data();   // sum d^2, then B
-  Acc* CTGRAD_BENCH_RESTRICT sdy = w.d3.data();   // sum dy, then C
-  Acc* CTGRAD_BENCH_RESTRICT sdyd = w.d4.data();  // sum dy d
-  Acc* CTGRAD_BENCH_RESTRICT ga = w.d5.data();    // gamma r
-  Acc* CTGRAD_BENCH_RESTRICT be = w.d6.data();    // beta
+  const std::size_t m = a.m, n = a.n, m4 = m - m % 4;
   const float* CTGRAD_BENCH_RESTRICT x = a.x;
   const float* CTGRAD_BENCH_RESTRICT dy = a.dy;
-  float* CTGRAD_BENCH_RESTRICT y = a.y;
-  float* CTGRAD_BENCH_RESTRICT dx = a.dx;
-  const std::size_t m4 = m - m % 4;
-  if (m == 0) return;
-
-  // pass 1: sums around the first row
-  for (std::size_t k = 0; k < n; ++k) s[k] = x[k];
-  std::fill_n(sd, n, 0.0);
-  std::fill_n(sdd, n, 0.0);
-  std::fill_n(sdy, n, 0.0);
-  std::fill_n(sdyd, n, 0.0);
+  for (std::size_t k = 0; k < n; ++k) {
+    s[k] = x[k];
+    sd[k] = sdd[k] = sdy[k] = sdyd[k] = 0;
+  }
   for (std::size_t i = 0; i < m4; i += 4) {
     const float *x0 = x + i * n, *x1 = x0 + n, *x2 = x1 + n, *x3 = x2 + n;
     const float *e0 = dy + i * n, *e1 = e0 + n, *e2 = e1 + n, *e3 = e2 + n;
@@ -313,6 +302,27 @@ inline void fused2_f64(const args& a, workspace& w) {
       sdyd[k] += f * d;
     }
   }
+}
+
+inline void fused2_f64(const args& a, workspace& w) {
+  using Acc = double;
+  const std::size_t m = a.m, n = a.n;
+  const Acc md = static_cast<Acc>(m);
+  Acc* CTGRAD_BENCH_RESTRICT s = w.d0.data();     // shift, then mu
+  Acc* CTGRAD_BENCH_RESTRICT sd = w.d1.data();    // sum d, then A
+  Acc* CTGRAD_BENCH_RESTRICT sdd = w.d2.data();   // sum d^2, then B
+  Acc* CTGRAD_BENCH_RESTRICT sdy = w.d3.data();   // sum dy, then C
+  Acc* CTGRAD_BENCH_RESTRICT sdyd = w.d4.data();  // sum dy d
+  Acc* CTGRAD_BENCH_RESTRICT ga = w.d5.data();    // gamma r
+  Acc* CTGRAD_BENCH_RESTRICT be = w.d6.data();    // beta
+  const float* CTGRAD_BENCH_RESTRICT x = a.x;
+  const float* CTGRAD_BENCH_RESTRICT dy = a.dy;
+  float* CTGRAD_BENCH_RESTRICT y = a.y;
+  float* CTGRAD_BENCH_RESTRICT dx = a.dx;
+  if (m == 0) return;
+
+  // pass 1: sums around the first row
+  shifted_sums(a, s, sd, sdd, sdy, sdyd);
   for (std::size_t k = 0; k < n; ++k) {
     const Acc dmu = sd[k] / md;                                  // mu - s
     const Acc var = std::max(Acc(0), (sdd[k] - sd[k] * dmu) / md);
@@ -376,35 +386,8 @@ inline void fused2_mixed(const args& a, workspace& w) {
   const float* CTGRAD_BENCH_RESTRICT dy = a.dy;
   float* CTGRAD_BENCH_RESTRICT y = a.y;
   float* CTGRAD_BENCH_RESTRICT dx = a.dx;
-  const std::size_t m4 = m - m % 4;
   // pass 1
-  for (std::size_t k = 0; k < n; ++k) {
-    s[k] = x[k];
-    sd[k] = sdd[k] = sdy[k] = sdyd[k] = 0;
-  }
-  for (std::size_t i = 0; i < m4; i += 4) {
-    const float *x0 = x + i * n, *x1 = x0 + n, *x2 = x1 + n, *x3 = x2 + n;
-    const float *e0 = dy + i * n, *e1 = e0 + n, *e2 = e1 + n, *e3 = e2 + n;
-    CTGRAD_BENCH_IVDEP
-    for (std::size_t k = 0; k < n; ++k) {
-      const Acc d0 = Acc(x0[k]) - s[k], d1 = Acc(x1[k]) - s[k], d2 = Acc(x2[k]) - s[k], d3 = Acc(x3[k]) - s[k];
-      const Acc f0 = e0[k], f1 = e1[k], f2 = e2[k], f3 = e3[k];
-      sd[k] += (d0 + d1) + (d2 + d3);
-      sdd[k] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3);
-      sdy[k] += (f0 + f1) + (f2 + f3);
-      sdyd[k] += (f0 * d0 + f1 * d1) + (f2 * d2 + f3 * d3);
-    }
-  }
-  for (std::size_t i = m4; i < m; ++i) {
-    CTGRAD_BENCH_IVDEP
-    for (std::size_t k = 0; k < n; ++k) {
-      const Acc d = Acc(x[i * n + k]) - s[k], f = dy[i * n + k];
-      sd[k] += d;
-      sdd[k] += d * d;
-      sdy[k] += f;
-      sdyd[k] += f * d;
-    }
-  }
+  shifted_sums(a, s, sd, sdd, sdy, sdyd);
   for (std::size_t k = 0; k < n; ++k) {
     const Acc dmu = sd[k] / md;
     const Acc var = std::max(Acc(0), (sdd[k] - sd[k] * dmu) / md);
