@@ -210,30 +210,312 @@ struct slot {
   T scalar{};
 };
 
-/// The row pointer (or, for a count, the value) a fused loop reads leaf L through: P is a
-/// pointer to the data type or to the accumulator type, or the value type of a count.
-template <class P, class L>
-struct row {
+/// The fused loops, written against small descriptions of one loop rather than against node
+/// types. GCC 12 gives every instantiated function a mangled name, and the substitution search
+/// of its mangler makes a name cost time quadratic in the number of distinct types in it: a
+/// function per node and loop named by the executor (whose name lists every node) or by deep
+/// node types made compile time grow with the cube of the graph size (37% of the time of an
+/// 8-block network went to mangle_decl). Here a loop is described by its leaves (row pointers
+/// indexed by position), the fused expression of each member (ops over leaf positions and
+/// constants) and integer flags; those names grow with one loop's fused subtree only.
+namespace fused {
+
+/// Leaf K of a loop as the loop reads it: a row pointer P (to the data or the accumulator
+/// type), or for a count its value (P is then the compute type).
+template <std::size_t K, class P>
+struct rk {
+  static constexpr std::size_t index = K;
   P p{};
 };
-template <class... Rs>
-struct rows : Rs... {};
+template <class... Rk>
+struct rows : Rk... {};
 
-/// Where a fused loop writes member M: its buffer row, or for a reduction its accumulator row
-/// and a running sum when the innermost axis is reduced; and the rows of the outputs it is.
-template <class T, class M, class Outs, class Es>
-struct dest;
-template <class T, class M, class... Os, class... Es>
-struct dest<T, M, std::tuple<Os...>, type_list<Es...>> {
-  T* buf = nullptr;
-  accumulator_t<T>* acc = nullptr;
-  accumulator_t<T> sum{};
-  std::tuple<typename Os::element_type*...> out{};
+/// Fused expressions: a leaf's row K read at inner stride S (0: broadcast along the innermost
+/// axis, 1: contiguous), a count's value, a constant node, an op applied to operands.
+template <std::size_t K, class P, std::size_t S>
+struct leaf {};
+template <std::size_t K, class P>
+struct count {};
+template <class C>
+struct constant {};
+template <class Op, class... X>
+struct apply {};
+
+/// The value of fused expression X at inner index j, in the compute type CT.
+template <class CT, class X>
+struct fx;
+template <class CT, std::size_t K, class P, std::size_t S>
+struct fx<CT, leaf<K, P, S>> {
+  template <class Rows>
+  static CT get(const Rows& r, std::size_t j) {
+    return static_cast<CT>(static_cast<const rk<K, P>&>(r).p[S * j]);
+  }
 };
-template <class T, class Ms, class Outs, class Es>
-struct dests;
-template <class T, class... Ms, class Outs, class Es>
-struct dests<T, type_list<Ms...>, Outs, Es> : dest<T, Ms, Outs, Es>... {};
+template <class CT, std::size_t K, class P>
+struct fx<CT, count<K, P>> {
+  template <class Rows>
+  static CT get(const Rows& r, std::size_t) {
+    return static_cast<const rk<K, P>&>(r).p;
+  }
+};
+template <class CT, class C>
+struct fx<CT, constant<C>> {
+  template <class Rows>
+  static CT get(const Rows&, std::size_t) {
+    return C::value.template as<CT>();
+  }
+};
+template <class CT, class Op, class... X>
+struct fx<CT, apply<Op, X...>> {
+  template <class Rows>
+  static CT get(const Rows& r, std::size_t j) {
+    return static_cast<CT>(Op::apply(fx<CT, X>::get(r, j)...));
+  }
+};
+
+/// Member K of a loop: a sum (into its accumulator row, or a running sum when its innermost
+/// stride is 0) of X, or X stored into its buffer (Buf), its accumulator-type values (Acc) and
+/// the requested outputs at positions Pos.
+template <std::size_t K, bool Sum, std::size_t Stride, bool Buf, bool Acc, class Pos, class X>
+struct member {
+  static constexpr std::size_t index = K;
+  static constexpr bool sum = Sum, buf = Buf, acc = Acc;
+  static constexpr std::size_t stride = Stride;
+  using pos = Pos;
+  using x = X;
+};
+
+/// Where a loop writes member K: its buffer row, or for a sum its accumulator row and a running
+/// sum; and the rows of the outputs it is (OutPtrs: a std::tuple of a pointer per output).
+template <std::size_t K, class T, class A, class OutPtrs>
+struct dk {
+  T* buf = nullptr;
+  A* acc = nullptr;
+  A sum{};
+  OutPtrs out{};
+};
+template <class... Dk>
+struct dests : Dk... {};
+
+/// A pointer plus an offset; a count's value stays as it is.
+template <class U>
+const U* add_offset(const U* p, std::size_t off) {
+  return p + off;
+}
+template <class V>
+  requires std::is_arithmetic_v<V>
+V add_offset(V v, std::size_t) {
+  return v;
+}
+
+/// How a loop reads a leaf: the bound input, the accumulator-type values, the buffer, a count.
+enum class source : std::uint8_t { input, acc, storage, count };
+template <class P, source S, class T, class A>
+P leaf_base(const T* input, const A* acc, const T* storage, T scalar) {
+  if constexpr (S == source::input) return input;
+  else if constexpr (S == source::acc) return acc;
+  else if constexpr (S == source::storage) return storage;
+  else return static_cast<P>(scalar);
+}
+
+/// The strides, along each axis of a loop of rank R, of a node of static shape `sh` and
+/// strides `st`, right-aligned; 0 along the axes it is broadcast over.
+template <std::size_t RI>
+std::array<std::size_t, RI> loop_strides(std::size_t R, const static_shape& sh, const std::size_t* st) {
+  std::array<std::size_t, RI> out{};
+  for (std::size_t j = 0; j < sh.rank; ++j)
+    if (!sh.is_unit(j)) out[j + R - sh.rank] = st[j];
+  return out;
+}
+
+template <class T, class A>
+void round_sums(std::vector<T>& storage, const std::vector<A>& acc) {
+  for (std::size_t i = 0; i < acc.size(); ++i) storage[i] = static_cast<T>(acc[i]);
+}
+
+/// One fused loop of rank R computing in CT: leaves Rk..., members Ms....
+template <class T, class CT, std::size_t R, class Rows, class Members, class OutPtrs>
+struct kernel;
+template <class T, class CT, std::size_t R, class... Rk, class... Ms, class OutPtrs>
+struct kernel<T, CT, R, rows<Rk...>, type_list<Ms...>, OutPtrs> {
+  using A = accumulator_t<T>;
+  using rows_t = rows<Rk...>;
+  using dests_t = dests<dk<Ms::index, T, A, OutPtrs>...>;
+  static constexpr std::size_t RI = R == 0 ? 1 : R;
+  using index_t = std::array<std::size_t, RI>;
+
+  /// What the executor hands over: leaf rows and member rows at index 0, their strides along
+  /// the loop's axes, and the loop's extents.
+  struct args {
+    rows_t base{};
+    std::array<index_t, sizeof...(Rk)> leaf_strides{};
+    dests_t dest_base{};
+    std::array<index_t, sizeof...(Ms)> member_strides{};
+    index_t ext{};
+  };
+
+  /// Offset of the row at outer index idx, for a node with loop strides st.
+  static std::size_t offset(const index_t& idx, const index_t& st) {
+    std::size_t off = 0;
+    for (std::size_t a = 0; a + 1 < R; ++a) off += idx[a] * st[a];
+    return off;
+  }
+
+  template <class M, class Outs>
+  static void set_base(args& g, T* storage, A* acc, const Outs& outs) {
+    auto& b = static_cast<dk<M::index, T, A, OutPtrs>&>(g.dest_base);
+    if constexpr (M::sum) {
+      b.acc = acc;
+    } else if constexpr (M::buf) {
+      b.buf = storage;
+      if constexpr (M::acc) b.acc = acc;
+    }
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((std::get<I>(b.out) = std::get<I>(outs).data), ...);
+    }(typename M::pos{});
+  }
+
+  template <class M>
+  static void set_dest(dests_t& d, const args& g, const index_t& idx) {
+    auto& dm = static_cast<dk<M::index, T, A, OutPtrs>&>(d);
+    const auto& b = static_cast<const dk<M::index, T, A, OutPtrs>&>(g.dest_base);
+    const std::size_t off = offset(idx, g.member_strides[M::index]);
+    if constexpr (M::sum) {
+      dm.acc = b.acc + off;
+    } else if constexpr (M::buf) {
+      dm.buf = b.buf + off;
+      if constexpr (M::acc) dm.acc = b.acc + off;
+    }
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((std::get<I>(dm.out) = std::get<I>(b.out) + off), ...);
+    }(typename M::pos{});
+  }
+
+  template <class M>
+  static void step(const rows_t& r, dests_t& d, std::size_t j) {
+    auto& dm = static_cast<dk<M::index, T, A, OutPtrs>&>(d);
+    if constexpr (M::sum) {
+      const A v = static_cast<A>(fx<CT, typename M::x>::get(r, j));  // summed in the accumulator type
+      if constexpr (M::stride == 0) dm.sum += v;
+      else dm.acc[j] += v;
+    } else {
+      const CT v = fx<CT, typename M::x>::get(r, j);
+      if constexpr (M::buf) dm.buf[j] = static_cast<T>(v);
+      if constexpr (M::acc) dm.acc[j] = v;
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        ((std::get<I>(dm.out)[j] = static_cast<std::remove_cvref_t<decltype(*std::get<I>(dm.out))>>(v)), ...);
+      }(typename M::pos{});
+    }
+  }
+
+  template <class M>
+  static void flush(dests_t& d) {
+    if constexpr (M::sum && M::stride == 0) {
+      auto& dm = static_cast<dk<M::index, T, A, OutPtrs>&>(d);
+      dm.acc[0] += dm.sum;
+      dm.sum = A(0);
+    }
+  }
+
+  static void inner_loop(const rows_t& r, dests_t& d, std::size_t j0, std::size_t j1) {
+    CTGRAD_INDEPENDENT_ITERATIONS
+    for (std::size_t j = j0; j < j1; ++j) (step<Ms>(r, d, j), ...);
+    (flush<Ms>(d), ...);
+  }
+
+  /// Rows [r0, r1) of the loop's domain (rows: every index of the outer axes, in row-major
+  /// order), columns [c0, c1) of the innermost axis.
+  static void rows_loop(const args& g, std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1) {
+    rows_t r = g.base;  // counts keep their values; row pointers are set for every row
+    dests_t d{};
+    index_t idx{};
+    if constexpr (R > 1) {  // the outer index of row r0
+      std::size_t rest = r0;
+      for (std::size_t a = R - 1; a-- > 0;) {
+        idx[a] = rest % g.ext[a];
+        rest /= g.ext[a];
+      }
+    }
+    for (std::size_t row_index = r0; row_index < r1; ++row_index) {
+      ((static_cast<Rk&>(r).p = add_offset(static_cast<const Rk&>(g.base).p, offset(idx, g.leaf_strides[Rk::index]))),
+       ...);
+      (set_dest<Ms>(d, g, idx), ...);
+      inner_loop(r, d, c0, c1);
+      if constexpr (R > 1) {
+        for (std::size_t a = R - 1; a-- > 0;) {
+          if (++idx[a] < g.ext[a]) break;
+          idx[a] = 0;
+        }
+      }
+    }
+  }
+
+  /// Runs the loop over `total` elements, split between the threads of `team` (if any) when
+  /// it is big enough to pay for the hand-over. Without sums, by rows: each thread streams its
+  /// own contiguous block. With sums along the outer axes only, by columns of the innermost
+  /// axis (multiples of 16): each thread then owns its columns of every accumulator, and each
+  /// column is summed in the same order as on one thread. Sums along the innermost axis: one
+  /// thread.
+  static void run(const args& g, std::size_t total, thread_team* team, std::size_t threshold) {
+    const std::size_t inner = R == 0 ? 1 : g.ext[R - 1];
+    constexpr bool has_sums = (Ms::sum || ...);
+    constexpr bool by_columns = R > 0 && has_sums && ((!Ms::sum || Ms::stride == 1) && ...);
+    const std::size_t rows_count = total / inner;
+    std::size_t parts = 1;
+    if (team && total >= threshold) {
+      if constexpr (!has_sums) parts = std::min(team->size(), rows_count);
+      else if constexpr (by_columns) parts = std::min(team->size(), inner / 16);
+    }
+    if (parts <= 1) {
+      rows_loop(g, 0, inner, 0, rows_count);
+    } else {
+      auto part = [&](std::size_t p) {
+        if constexpr (!has_sums) {
+          const std::size_t r0 = rows_count * p / parts, r1 = rows_count * (p + 1) / parts;
+          rows_loop(g, 0, inner, r0, r1);
+        } else {
+          const std::size_t chunk = (inner / parts + 15) / 16 * 16;
+          const std::size_t c0 = std::min(inner, p * chunk), c1 = p + 1 == parts ? inner : std::min(inner, c0 + chunk);
+          rows_loop(g, c0, c1, 0, rows_count);
+        }
+      };
+      team->run(parts, part);
+    }
+  }
+};
+
+/// The pointer types of a tuple of output views.
+template <class Outs>
+struct out_pointers;
+template <class... Os>
+struct out_pointers<std::tuple<Os...>> {
+  using type = std::tuple<typename Os::element_type*...>;
+};
+
+/// How many of `outputs` are node i, and at which positions.
+template <std::size_t E>
+constexpr std::size_t count_of(const std::array<std::uint32_t, E>& outputs, std::uint32_t i) {
+  std::size_t c = 0;
+  for (std::uint32_t o : outputs) c += o == i;
+  return c;
+}
+template <std::size_t C, std::size_t E>
+constexpr std::array<std::size_t, C> positions_of(const std::array<std::uint32_t, E>& outputs, std::uint32_t i) {
+  std::array<std::size_t, C> pos{};
+  std::size_t k = 0;
+  for (std::size_t e = 0; e < E; ++e)
+    if (outputs[e] == i) pos[k++] = e;
+  return pos;
+}
+/// The position of i in `a` (a loop's leaves), or a.size().
+template <std::size_t N>
+constexpr std::size_t position_in(const std::array<std::uint32_t, N>& a, std::uint32_t i) {
+  for (std::size_t k = 0; k < N; ++k)
+    if (a[k] == i) return k;
+  return N;
+}
+
+}  // namespace fused
 
 /// The state of a plan: a slot per unique node (as base classes rather than a std::tuple,
 /// whose constructor constraints cost GCC 12 compile time exponential in the nesting depth of
@@ -276,10 +558,95 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
                                   (buffered<N> && sched.member[id<N>] && precise<sched.loop[id<N>]>);
   /// How loop L reads leaf N: through a pointer to its values, precise where it has them and L
   /// is precise, or (a count) by value.
-  template <std::uint32_t L, class N>
-  using row_t = row<std::conditional_t<planning::kind_v<N> == kind::count, compute_t<L>,
-                                       std::conditional_t<has_acc<N> && precise<L>, const A*, const T*>>,
-                    N>;
+  ///
+  /// Below, the description of each fused loop for fused::kernel, by node index: class and
+  /// variable templates only (cheap to instantiate and never given a mangled name).
+  template <std::uint32_t I>
+  static constexpr bool has_acc_at = nodes::info[I].k == kind::reduction ||
+                                     (sched.buffer[I] && sched.member[I] && precise<sched.loop[I]>);
+  template <std::uint32_t L, std::uint32_t I>
+  static constexpr fused::source source_of = nodes::info[I].k == kind::input   ? fused::source::input
+                                             : nodes::info[I].k == kind::count ? fused::source::count
+                                             : has_acc_at<I> && precise<L>     ? fused::source::acc
+                                                                               : fused::source::storage;
+  template <std::uint32_t L, std::uint32_t I>
+  using leaf_pointer_t = std::conditional_t<source_of<L, I> == fused::source::count, compute_t<L>,
+                                            std::conditional_t<source_of<L, I> == fused::source::acc, const A*, const T*>>;
+  /// Stride of node I along the innermost axis of a loop: 1, or 0 where it is broadcast.
+  template <std::uint32_t I>
+  static constexpr std::size_t inner_stride_at =
+      (nodes::info[I].shape.rank == 0 || nodes::info[I].shape.is_unit(nodes::info[I].shape.rank - 1)) ? 0 : 1;
+  template <std::uint32_t L>
+  static constexpr auto leaves_v = plan::template leaves<L>();
+  template <std::uint32_t L>
+  static constexpr auto members_v = plan::template members<L>();
+  template <std::uint32_t I>
+  static constexpr std::size_t output_count = fused::count_of(plan::outputs, I);
+  /// Positions k of the requested expressions that are node I.
+  template <std::uint32_t I>
+  static constexpr auto output_positions_at = fused::positions_of<output_count<I>>(plan::outputs, I);
+  template <std::uint32_t I, class S = std::make_index_sequence<output_count<I>>>
+  struct output_sequence;
+  template <std::uint32_t I, std::size_t... K>
+  struct output_sequence<I, std::index_sequence<K...>> {
+    using type = std::index_sequence<output_positions_at<I>[K]...>;
+  };
+
+  /// The fused expression of node I read in loop L: a leaf, a count, a constant, or computed.
+  enum class read { leaf, count, constant, computed };
+  template <std::uint32_t L, std::uint32_t I>
+  static constexpr read read_of = nodes::info[I].k == kind::constant ? read::constant
+                                  : nodes::info[I].k == kind::count  ? read::count
+                                  : (nodes::info[I].k == kind::input || sched.buffer[I]) ? read::leaf
+                                                                                          : read::computed;
+  template <std::uint32_t L, std::uint32_t I, read How = read_of<L, I>>
+  struct fx_value;
+  /// Node I computed from its operands (a broadcast: its operand's value).
+  template <std::uint32_t L, std::uint32_t I, bool Broadcast = nodes::info[I].k == kind::broadcast,
+            class Cs = children_t<typename nodes::template type<I>>>
+  struct fx_compute;
+  template <std::uint32_t L, std::uint32_t I>
+  struct fx_value<L, I, read::constant> {
+    using type = fused::constant<typename nodes::template type<I>>;
+  };
+  template <std::uint32_t L, std::uint32_t I>
+  struct fx_value<L, I, read::count> {
+    using type = fused::count<fused::position_in(leaves_v<L>, I), leaf_pointer_t<L, I>>;
+  };
+  template <std::uint32_t L, std::uint32_t I>
+  struct fx_value<L, I, read::leaf> {
+    using type = fused::leaf<fused::position_in(leaves_v<L>, I), leaf_pointer_t<L, I>, inner_stride_at<I>>;
+  };
+  template <std::uint32_t L, std::uint32_t I>
+  struct fx_value<L, I, read::computed> {
+    using type = typename fx_compute<L, I>::type;
+  };
+  template <std::uint32_t L, std::uint32_t I, class C0, class... Cs>
+  struct fx_compute<L, I, true, type_list<C0, Cs...>> {
+    using type = typename fx_value<L, nodes::template index<C0>>::type;
+  };
+  template <std::uint32_t L, std::uint32_t I, class... Cs>
+  struct fx_compute<L, I, false, type_list<Cs...>> {
+    using type = fused::apply<typename nodes::template type<I>::op, typename fx_value<L, nodes::template index<Cs>>::type...>;
+  };
+
+  /// Member K of loop L: a sum of its operand, or its computed value.
+  template <std::uint32_t L, std::size_t K, std::uint32_t I = members_v<L>[K],
+            bool Sum = nodes::info[I].k == kind::reduction>
+  struct member_of;
+  template <std::uint32_t L, std::size_t K, std::uint32_t I>
+  struct member_of<L, K, I, true> {
+    using type = fused::member<K, true, inner_stride_at<I>, sched.buffer[I], has_acc_at<I>, std::index_sequence<>,
+                               typename fx_value<L, nodes::info[I].child[0]>::type>;
+  };
+  template <std::uint32_t L, std::size_t K, std::uint32_t I>
+  struct member_of<L, K, I, false> {
+    using type = fused::member<K, false, inner_stride_at<I>, sched.buffer[I], has_acc_at<I>,
+                               typename output_sequence<I>::type, typename fx_compute<L, I>::type>;
+  };
+
+  template <std::size_t I>
+  using slot_at = slot<T, typename nodes::template type<I>>;
 
   // -- binding and shapes ------------------------------------------------------------------
 
@@ -418,23 +785,13 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
     return off;
   }
 
-  /// Stride of E along the innermost axis of a loop: 1, or 0 where E is broadcast.
-  template <class E>
-  static constexpr std::size_t inner_stride = (E::shape.rank == 0 || E::shape.is_unit(E::shape.rank - 1)) ? 0 : 1;
-
-  template <class E>
-  static constexpr std::size_t bytes_of_element = sizeof(T);
-
   template <std::uint32_t L, class Outs>
   void run_loop(const Outs& outs) {
     if constexpr (sched.loops[L].copy) {
       using M = typename nodes::template type<sched.loops[L].domain>;
       copy_through_index_map<M>(children_t<M>{});
     } else {
-      using D = typename plan::template domain_t<L>;
-      using Ms = typename plan::template members_t<L>;
-      using Ls = typename plan::template leaves_t<L>;
-      fused_loop<L, D>(outs, Ms{}, Ls{});
+      fused_loop<L>(outs, std::make_index_sequence<leaves_v<L>.size()>{}, std::make_index_sequence<members_v<L>.size()>{});
     }
   }
 
@@ -463,215 +820,48 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
     else static_assert(buffered<E>, "ctgrad internal error: a copy reads an unbuffered node");
   }
 
-  /// Positions k of the requested expressions that are node M.
-  template <class M>
-  static constexpr auto output_positions() {
-    constexpr std::size_t count = (std::size_t{std::is_same_v<M, Es>} + ... + 0);
-    std::array<std::size_t, count> pos{};
-    std::size_t k = 0, i = 0;
-    ((std::is_same_v<M, Es> ? (pos[k++] = i, ++i) : ++i), ...);
-    return pos;
-  }
-
-  template <std::uint32_t L, class D, class Outs, class... Ms, class... Ls>
-  void fused_loop(const Outs& outs, type_list<Ms...>, type_list<Ls...>) {
-    constexpr std::size_t R = D::shape.rank;
-    const auto& ext = at<D>().shape;
+  /// Loop L: hands its rows at index 0, their strides and the extents to fused::kernel, which
+  /// runs it; then rounds its sums and counts its bytes. One function per loop, with the
+  /// per-node work written as folds over its leaves (KL) and members (KM).
+  template <std::uint32_t L, class Outs, std::size_t... KL, std::size_t... KM>
+  void fused_loop(const Outs& outs, std::index_sequence<KL...>, std::index_sequence<KM...>) {
+    constexpr auto& lv = leaves_v<L>;
+    constexpr auto& mv = members_v<L>;
+    constexpr std::uint32_t D = sched.loops[L].domain;
+    constexpr std::size_t R = nodes::info[D].shape.rank;
+    using kernel = fused::kernel<T, compute_t<L>, R, fused::rows<fused::rk<KL, leaf_pointer_t<L, lv[KL]>>...>,
+                                 type_list<typename member_of<L, KM>::type...>, typename fused::out_pointers<Outs>::type>;
+    constexpr std::size_t RI = kernel::RI;
+    const auto& ext = static_cast<const slot_at<D>&>(*this).shape;
     const std::size_t total = element_count_of(ext);
     if (total == 0) return;
-    const std::size_t inner = R == 0 ? 1 : ext[R - 1].n;
-    // Work is split between threads when the loop is big enough to pay for the hand-over.
-    // Without sums, by rows: each thread streams its own contiguous block. With sums along the
-    // outer axes only, by columns of the innermost axis (multiples of 16): each thread then
-    // owns its columns of every accumulator, and each column is summed in the same order as
-    // on one thread. Sums along the innermost axis: one thread.
-    constexpr bool has_sums = ((planning::kind_v<Ms> == kind::reduction) || ...);
-    constexpr bool by_columns = R > 0 && has_sums && ((planning::kind_v<Ms> != kind::reduction || inner_stride<Ms> == 1) && ...);
-    const std::size_t rows_count = total / inner;
-    std::size_t parts = 1;
-    if (team && total >= parallel_threshold) {
-      if constexpr (!has_sums) parts = std::min(team->size(), rows_count);
-      else if constexpr (by_columns) parts = std::min(team->size(), inner / 16);
-    }
-    if (parts <= 1) {
-      rows_loop<L, D, Outs>(outs, 0, inner, 0, rows_count, type_list<Ms...>{}, type_list<Ls...>{});
-    } else {
-      auto part = [&](std::size_t p) {
-        if constexpr (!has_sums) {
-          const std::size_t r0 = rows_count * p / parts, r1 = rows_count * (p + 1) / parts;
-          rows_loop<L, D, Outs>(outs, 0, inner, r0, r1, type_list<Ms...>{}, type_list<Ls...>{});
-        } else {
-          const std::size_t chunk = (inner / parts + 15) / 16 * 16;
-          const std::size_t c0 = std::min(inner, p * chunk), c1 = p + 1 == parts ? inner : std::min(inner, c0 + chunk);
-          rows_loop<L, D, Outs>(outs, c0, c1, 0, rows_count, type_list<Ms...>{}, type_list<Ls...>{});
-        }
-      };
-      team->run(parts, part);
-    }
-    (finish<Ms>(), ...);
-    bytes += ((element_count_of(at<Ls>().shape) * bytes_of_element<Ls>) + ... + 0);
-    bytes += (member_bytes<Ms>(outs) + ... + 0);
-  }
-
-  /// Rows [r0, r1) of loop L's domain (rows: every index of the outer axes, in row-major
-  /// order), columns [c0, c1) of the innermost axis.
-  template <std::uint32_t L, class D, class Outs, class... Ms, class... Ls>
-  void rows_loop(const Outs& outs, std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1, type_list<Ms...>,
-                 type_list<Ls...>) {
-    constexpr std::size_t R = D::shape.rank;
-    const auto& ext = at<D>().shape;
-    rows<row_t<L, Ls>...> r;
-    dests<T, type_list<Ms...>, Outs, type_list<Es...>> d;
-    (init_count<L, Ls>(r), ...);
-    std::array<std::size_t, (R == 0 ? 1 : R)> idx{};
-    if constexpr (R > 1) {  // the outer index of row r0
-      std::size_t rest = r0;
-      for (std::size_t a = R - 1; a-- > 0;) {
-        idx[a] = rest % ext[a].n;
-        rest /= ext[a].n;
-      }
-    }
-    for (std::size_t row_index = r0; row_index < r1; ++row_index) {
-      (set_row<L, Ls, R>(r, idx), ...);
-      (set_dest<Ms, R>(d, outs, idx), ...);
-      inner_loop<L, Outs>(r, d, c0, c1, type_list<Ms...>{});
-      if constexpr (R > 1) {
-        for (std::size_t a = R - 1; a-- > 0;) {
-          if (++idx[a] < ext[a].n) break;
-          idx[a] = 0;
-        }
-      }
-    }
-  }
-
-  /// A reduction's sums, complete after its loop, rounded to the data type for its readers.
-  template <class M>
-  void finish() {
-    if constexpr (planning::kind_v<M> == kind::reduction) {
-      auto& s = at<M>();
-      for (std::size_t i = 0; i < s.acc.size(); ++i) s.storage[i] = static_cast<T>(s.acc[i]);
-    }
-  }
-
-  template <class M, class Outs>
-  std::size_t member_bytes(const Outs&) const {
-    const std::size_t n = element_count_of(at<M>().shape);
-    return (buffered<M> ? n * sizeof(T) : 0) + (planning::kind_v<M> == kind::reduction ? n * sizeof(A) * 2 : 0) +
-           output_positions<M>().size() * n * sizeof(T);
-  }
-
-  template <std::uint32_t L, class Lf, class Rows>
-  void init_count(Rows& r) const {
-    if constexpr (planning::kind_v<Lf> == kind::count)
-      static_cast<row_t<L, Lf>&>(r).p = static_cast<compute_t<L>>(at<Lf>().scalar);
-  }
-
-  template <std::uint32_t L, class Lf, std::size_t R, class Rows, std::size_t RI>
-  void set_row(Rows& r, const std::array<std::size_t, RI>& idx) const {
-    if constexpr (planning::kind_v<Lf> != kind::count) {
-      std::array<std::size_t, R> full{};
-      for (std::size_t a = 0; a + 1 < R; ++a) full[a] = idx[a];
-      auto& p = static_cast<row_t<L, Lf>&>(r).p;
-      if constexpr (is_input_v<Lf>) p = at<Lf>().input + offset<Lf>(full);
-      else if constexpr (has_acc<Lf> && precise<L>) p = at<Lf>().acc.data() + offset<Lf>(full);
-      else p = at<Lf>().storage.data() + offset<Lf>(full);
-    }
-  }
-
-  template <class M, std::size_t R, class Dests, class Outs, std::size_t RI>
-  void set_dest(Dests& d, const Outs& outs, const std::array<std::size_t, RI>& idx) {
-    auto& dm = static_cast<dest<T, M, Outs, type_list<Es...>>&>(d);
-    std::array<std::size_t, R> full{};
-    for (std::size_t a = 0; a + 1 < R; ++a) full[a] = idx[a];
-    if constexpr (planning::kind_v<M> == kind::reduction) {
-      dm.acc = at<M>().acc.data() + offset<M>(full);
-    } else if constexpr (buffered<M>) {
-      dm.buf = at<M>().storage.data() + offset<M>(full);
-      if constexpr (has_acc<M>) dm.acc = at<M>().acc.data() + offset<M>(full);
-    }
-    constexpr auto pos = output_positions<M>();
-    if constexpr (pos.size() > 0 && planning::kind_v<M> != kind::reduction) {
-      const std::size_t off = offset<M>(full);
-      set_outputs<M>(dm, outs, off, std::make_index_sequence<pos.size()>{});
-    }
-  }
-  template <class M, class Dm, class Outs, std::size_t... I>
-  static void set_outputs(Dm& dm, const Outs& outs, std::size_t off, std::index_sequence<I...>) {
-    constexpr auto pos = output_positions<M>();
-    ((std::get<pos[I]>(dm.out) = std::get<pos[I]>(outs).data + off), ...);
-  }
-
-  template <std::uint32_t L, class Outs, class Rows, class Dests, class... Ms>
-  static void inner_loop(const Rows& r, Dests& d, std::size_t j0, std::size_t j1, type_list<Ms...>) {
-    CTGRAD_INDEPENDENT_ITERATIONS
-    for (std::size_t j = j0; j < j1; ++j) (step<L, Outs, Ms>(r, d, j), ...);
-    (flush<Outs, Ms>(d), ...);
-  }
-
-  template <std::uint32_t L, class Outs, class M, class Rows, class Dests>
-  static void step(const Rows& r, Dests& d, std::size_t j) {
-    auto& dm = static_cast<dest<T, M, Outs, type_list<Es...>>&>(d);
-    if constexpr (planning::kind_v<M> == kind::reduction) {
-      using C = std::tuple_element_t<0, typename to_tuple<children_t<M>>::type>;
-      const A v = static_cast<A>(value<L, C>(r, j));  // summed in the accumulator type
-      if constexpr (inner_stride<M> == 0) dm.sum += v;
-      else dm.acc[j] += v;
-    } else {
-      const compute_t<L> v = compute<L, M>(r, j);
-      if constexpr (buffered<M>) dm.buf[j] = static_cast<T>(v);
-      if constexpr (has_acc<M>) dm.acc[j] = v;
-      if constexpr (output_positions<M>().size() > 0)
-        store_outputs<M>(dm, v, j, std::make_index_sequence<output_positions<M>().size()>{});
-    }
-  }
-  template <class M, class Dm, class V, std::size_t... I>
-  static void store_outputs(Dm& dm, V v, std::size_t j, std::index_sequence<I...>) {
-    constexpr auto pos = output_positions<M>();
-    ((std::get<pos[I]>(dm.out)[j] = static_cast<std::remove_cvref_t<decltype(*std::get<pos[I]>(dm.out))>>(v)), ...);
-  }
-
-  template <class Outs, class M, class Dests>
-  static void flush(Dests& d) {
-    if constexpr (planning::kind_v<M> == kind::reduction && inner_stride<M> == 0) {
-      auto& dm = static_cast<dest<T, M, Outs, type_list<Es...>>&>(d);
-      dm.acc[0] += dm.sum;
-      dm.sum = A(0);
-    }
-  }
-
-  template <class L>
-  struct to_tuple;
-  template <class... Ts>
-  struct to_tuple<type_list<Ts...>> {
-    using type = std::tuple<Ts...>;
-  };
-
-  /// The value of E at inner index j of loop L: read from a row, or computed (fused).
-  template <std::uint32_t L, class E, class Rows>
-  static compute_t<L> value(const Rows& r, std::size_t j) {
-    constexpr std::uint32_t i = id<E>;
-    constexpr kind k = planning::kind_v<E>;
-    if constexpr (k == kind::constant) {
-      return E::value.template as<compute_t<L>>();
-    } else if constexpr (k == kind::count) {
-      return static_cast<const row_t<L, E>&>(r).p;
-    } else if constexpr (k == kind::input || sched.buffer[i]) {
-      return static_cast<compute_t<L>>(static_cast<const row_t<L, E>&>(r).p[inner_stride<E> * j]);
-    } else {
-      return compute<L, E>(r, j);
-    }
-  }
-  /// The value of E at inner index j of loop L, computed from its operands.
-  template <std::uint32_t L, class E, class Rows>
-  static compute_t<L> compute(const Rows& r, std::size_t j) {
-    if constexpr (planning::kind_v<E> == kind::broadcast)
-      return value<L, std::tuple_element_t<0, typename to_tuple<children_t<E>>::type>>(r, j);
-    else
-      return apply_op<L, E>(r, j, children_t<E>{});
-  }
-  template <std::uint32_t L, class E, class Rows, class... Args>
-  static compute_t<L> apply_op(const Rows& r, std::size_t j, type_list<Args...>) {
-    return static_cast<compute_t<L>>(E::op::apply(value<L, Args>(r, j)...));
+    typename kernel::args g{};
+    for (std::size_t a = 0; a < R; ++a) g.ext[a] = ext[a].n;
+    ((static_cast<fused::rk<KL, leaf_pointer_t<L, lv[KL]>>&>(g.base).p =
+          fused::leaf_base<leaf_pointer_t<L, lv[KL]>, source_of<L, lv[KL]>>(
+              static_cast<const slot_at<lv[KL]>&>(*this).input, static_cast<const slot_at<lv[KL]>&>(*this).acc.data(),
+              static_cast<const slot_at<lv[KL]>&>(*this).storage.data(), static_cast<const slot_at<lv[KL]>&>(*this).scalar)),
+     ...);
+    ((g.leaf_strides[KL] = fused::loop_strides<RI>(R, nodes::info[lv[KL]].shape,
+                                                   static_cast<const slot_at<lv[KL]>&>(*this).strides.data())),
+     ...);
+    (kernel::template set_base<typename member_of<L, KM>::type>(g, static_cast<slot_at<mv[KM]>&>(*this).storage.data(),
+                                                                  static_cast<slot_at<mv[KM]>&>(*this).acc.data(), outs),
+     ...);
+    ((g.member_strides[KM] = fused::loop_strides<RI>(R, nodes::info[mv[KM]].shape,
+                                                     static_cast<const slot_at<mv[KM]>&>(*this).strides.data())),
+     ...);
+    kernel::run(g, total, team.get(), parallel_threshold);
+    // A reduction's sums, complete after its loop, rounded to the data type for its readers.
+    ((nodes::info[mv[KM]].k == kind::reduction
+          ? fused::round_sums(static_cast<slot_at<mv[KM]>&>(*this).storage, static_cast<slot_at<mv[KM]>&>(*this).acc)
+          : void()),
+     ...);
+    bytes += ((element_count_of(static_cast<const slot_at<lv[KL]>&>(*this).shape) * sizeof(T)) + ... + 0);
+    bytes += ((((sched.buffer[mv[KM]] ? sizeof(T) : 0) + (nodes::info[mv[KM]].k == kind::reduction ? sizeof(A) * 2 : 0) +
+                output_count<mv[KM]> * sizeof(T)) *
+               element_count_of(static_cast<const slot_at<mv[KM]>&>(*this).shape)) +
+              ... + 0);
   }
 
   // -- results ------------------------------------------------------------------------------
