@@ -197,19 +197,6 @@ struct plan_of<type_list<Ns...>, type_list<Es...>> {
   using domain_t = typename nodes::template type<sched.loops[L].domain>;
 };
 
-/// Per node: its run-time shape and strides; for an input, the bound data; for a node with a
-/// buffer, its values; for a reduction, also its sums in the accumulator type.
-template <class T, class N>
-struct slot {
-  static constexpr std::size_t rank = N::shape.rank;
-  runtime_shape<rank> shape{};
-  std::array<std::size_t, rank> strides{};
-  const T* input = nullptr;
-  std::vector<T> storage;
-  std::vector<accumulator_t<T>> acc;
-  T scalar{};
-};
-
 /// The fused loops, written against small descriptions of one loop rather than against node
 /// types. GCC 12 gives every instantiated function a mangled name, and the substitution search
 /// of its mangler makes a name cost time quadratic in the number of distinct types in it: a
@@ -517,32 +504,168 @@ constexpr std::size_t position_in(const std::array<std::uint32_t, N>& a, std::ui
 
 }  // namespace fused
 
-/// The state of a plan: a slot per unique node (as base classes rather than a std::tuple,
-/// whose constructor constraints cost GCC 12 compile time exponential in the nesting depth of
-/// node types), and the byte count of the last run.
+/// Per node, what a run keeps besides its extents and strides: for an input, the bound data;
+/// for a node with a buffer, its values; for a reduction, also its sums in the accumulator
+/// type; for a count, its value.
+template <class T>
+struct node_data {
+  const T* input = nullptr;
+  std::vector<T> storage;
+  std::vector<accumulator_t<T>> acc;
+  T scalar{};
+};
+
+/// The executor keeps its per-node state in arrays indexed by topological position, and does
+/// its per-node work (shapes, buffers) in loops over the planner's table at run time: a
+/// function per node would be named by the executor (every node) and cost GCC's mangler time
+/// growing with the square of the graph's size, per node. What needs a node's type at compile
+/// time (its binding, its text in an error message) is named by that node only.
+namespace flat {
+
+/// Where the extents and strides of the node at each place start in one array of all of them.
+template <std::size_t S>
+constexpr std::array<std::size_t, S + 1> rank_offsets(const std::array<planning::node_info, S>& info) {
+  std::array<std::size_t, S + 1> off{};
+  for (std::size_t i = 0; i < S; ++i) off[i + 1] = off[i] + info[i].shape.rank;
+  return off;
+}
+
+/// Nodes whose values exist in the accumulator type: sums, and buffers of loops that compute
+/// in it (see executor::precise).
+template <std::size_t S>
+constexpr std::array<bool, S> acc_table(const std::array<planning::node_info, S>& info,
+                                        const planning::schedule<S>& sched) {
+  std::array<bool, S> t{};
+  for (std::size_t i = 0; i < S; ++i) {
+    const auto& l = sched.loops[sched.loop[i]];
+    const bool precise = !l.copy && info[l.domain].shape.unit_mask != 0;
+    t[i] = info[i].k == planning::kind::reduction || (sched.buffer[i] && sched.member[i] && precise);
+  }
+  return t;
+}
+
+template <std::size_t S>
+constexpr std::size_t count_kind(const std::array<planning::node_info, S>& info, planning::kind k) {
+  std::size_t c = 0;
+  for (const auto& n : info) c += n.k == k;
+  return c;
+}
+template <std::size_t C, std::size_t S>
+constexpr std::array<std::size_t, C> places_of_kind(const std::array<planning::node_info, S>& info, planning::kind k) {
+  std::array<std::size_t, C> p{};
+  std::size_t c = 0;
+  for (std::size_t i = 0; i < S; ++i)
+    if (info[i].k == k) p[c++] = i;
+  return p;
+}
+
+/// The axes a count multiplies the extents of, as a bit mask.
+template <class List>
+constexpr std::uint32_t axes_mask(const List& axes) {
+  std::uint32_t m = 0;
+  for (std::size_t a : axes) m |= std::uint32_t{1} << a;
+  return m;
+}
+template <class N>
+inline constexpr std::uint32_t count_axes_v = 0;
+template <class Op, class... Args>
+  requires(planning::kind_v<node<Op, Args...>> == planning::kind::count)
+inline constexpr std::uint32_t count_axes_v<node<Op, Args...>> = axes_mask(Op::axes_list());
+
+/// Throws the shape_error of node N (its text), for the nodes whose operands' extents are
+/// merged (elementwise and broadcast nodes); null for the others.
+using thrower = void (*)(const extent&, const extent&);
+template <class N, bool Merges = planning::kind_v<N> == planning::kind::elementwise ||
+                                 planning::kind_v<N> == planning::kind::broadcast>
+struct thrower_of {
+  static constexpr thrower value = nullptr;
+};
+template <class N>
+struct thrower_of<N, true> {
+  static constexpr thrower value = &throw_mismatch<N>;
+};
+
+inline std::size_t element_count(const extent* shape, std::size_t rank) {
+  std::size_t n = 1;
+  for (std::size_t a = 0; a < rank; ++a) n *= shape[a].n;
+  return n;
+}
+
+inline void set_strides(const extent* shape, std::size_t* strides, std::size_t rank) {
+  std::size_t st = 1;
+  for (std::size_t a = rank; a-- > 0;) {
+    strides[a] = st;
+    st *= shape[a].n;
+  }
+}
+
+template <std::size_t R>
+runtime_shape<R> to_shape(const extent* shape) {
+  runtime_shape<R> s{};
+  for (std::size_t a = 0; a < R; ++a) s[a] = shape[a];
+  return s;
+}
+
+/// Offset of the element at index idx (rank R >= the node's rank, right-aligned; unit axes of
+/// the node are broadcast) of a node of static shape sh and strides st.
+template <std::size_t R>
+std::size_t offset(const static_shape& sh, const std::size_t* st, const std::array<std::size_t, R>& idx) {
+  std::size_t off = 0;
+  for (std::size_t j = 0; j < sh.rank; ++j)
+    if (!sh.is_unit(j)) off += idx[j + R - sh.rank] * st[j];
+  return off;
+}
+
+/// Binds input N to its binding among bs: extents, data and strides.
+template <class T, class N, class... Bs>
+void bind_one(extent* shape, std::size_t* strides, const T*& input, const Bs&... bs) {
+  using found = decltype(find_binding<N::name, Bs...>());
+  if constexpr (decltype(boost::hana::is_nothing(found{}))::value) {
+    raise<no_value_is_bound_for_input, N::name>();
+  } else {
+    using B = typename std::remove_cvref_t<decltype(found{}.value())>::type;
+    if constexpr (B::rank != N::shape.rank) {
+      raise<input_is_bound_to_a_tensor_of_another_rank, N::name>();
+    } else {
+      static_assert(std::is_same_v<typename B::value_type, T>,
+                    "ctgrad::evaluate(): every bound tensor must have the same element type");
+      const B& b = std::get<const B&>(std::forward_as_tuple(bs...));
+      for (std::size_t a = 0; a < B::rank; ++a) shape[a] = extent{b.values.extents[a], N::name.view(), a};
+      input = (B::rank == 0 && b.values.data == nullptr) ? &b.scalar : b.values.data;
+      set_strides(shape, strides, B::rank);
+    }
+  }
+}
+
+}  // namespace flat
+
+/// The state of a plan: extents, strides and data per unique node, in arrays indexed by
+/// topological position (flat, above), and the byte count of the last run.
 template <class T, class Order, class Outputs>
 struct executor;
 
 template <class T, class... Ns, class... Es>
-struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
+struct executor<T, type_list<Ns...>, type_list<Es...>> {
   using A = accumulator_t<T>;
   using plan = plan_of<type_list<Ns...>, type_list<Es...>>;
   using nodes = typename plan::nodes;
   static constexpr const auto& sched = plan::sched;
+  static constexpr std::size_t size = sizeof...(Ns);
+  static constexpr std::array<std::size_t, size + 1> rank_offset = flat::rank_offsets(nodes::info);
 
+  std::array<extent, rank_offset[size] + 1> shapes{};        // + 1: no zero-sized arrays
+  std::array<std::size_t, rank_offset[size] + 1> strides{};
+  std::array<node_data<T>, size> data{};
   std::size_t bytes = 0;
   std::unique_ptr<thread_team> team;  // null: one thread
   /// Loops over fewer elements run on one thread.
   static constexpr std::size_t parallel_threshold = std::size_t{1} << 15;
 
-  template <class N>
-  slot<T, N>& at() { return static_cast<slot<T, N>&>(*this); }
-  template <class N>
-  const slot<T, N>& at() const { return static_cast<const slot<T, N>&>(*this); }
-  template <class N>
-  static constexpr std::uint32_t id = nodes::template index<N>;
-  template <class N>
-  static constexpr bool buffered = sched.buffer[id<N>];
+  extent* shape(std::size_t i) { return shapes.data() + rank_offset[i]; }
+  const extent* shape(std::size_t i) const { return shapes.data() + rank_offset[i]; }
+  std::size_t* stride(std::size_t i) { return strides.data() + rank_offset[i]; }
+  const std::size_t* stride(std::size_t i) const { return strides.data() + rank_offset[i]; }
+  std::size_t element_count(std::size_t i) const { return flat::element_count(shape(i), nodes::info[i].shape.rank); }
 
   /// A loop over a domain with an axis of extent 1 (per-feature or per-sample statistics, from
   /// sums) computes in the accumulator type: that is where means and variances are combined,
@@ -553,17 +676,14 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   template <std::uint32_t L>
   using compute_t = std::conditional_t<precise<L>, A, T>;
   /// Nodes whose values exist in the accumulator type: sums, and buffers of precise loops.
-  template <class N>
-  static constexpr bool has_acc = planning::kind_v<N> == kind::reduction ||
-                                  (buffered<N> && sched.member[id<N>] && precise<sched.loop[id<N>]>);
+  static constexpr std::array<bool, size> has_acc = flat::acc_table(nodes::info, sched);
   /// How loop L reads leaf N: through a pointer to its values, precise where it has them and L
   /// is precise, or (a count) by value.
   ///
   /// Below, the description of each fused loop for fused::kernel, by node index: class and
   /// variable templates only (cheap to instantiate and never given a mangled name).
   template <std::uint32_t I>
-  static constexpr bool has_acc_at = nodes::info[I].k == kind::reduction ||
-                                     (sched.buffer[I] && sched.member[I] && precise<sched.loop[I]>);
+  static constexpr bool has_acc_at = has_acc[I];
   template <std::uint32_t L, std::uint32_t I>
   static constexpr fused::source source_of = nodes::info[I].k == kind::input   ? fused::source::input
                                              : nodes::info[I].k == kind::count ? fused::source::count
@@ -645,117 +765,90 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
                                typename output_sequence<I>::type, typename fx_compute<L, I>::type>;
   };
 
-  template <std::size_t I>
-  using slot_at = slot<T, typename nodes::template type<I>>;
-
   // -- binding and shapes ------------------------------------------------------------------
+
+  static constexpr std::size_t input_count = flat::count_kind(nodes::info, kind::input);
+  static constexpr std::array<std::size_t, input_count> input_places =
+      flat::places_of_kind<input_count>(nodes::info, kind::input);
 
   template <class... Bs>
   void bind_inputs(const Bs&... bs) {
-    (bind_input<Ns>(bs...), ...);
+    bind_inputs_at(std::make_index_sequence<input_count>{}, bs...);
   }
-  template <class N, class... Bs>
-  void bind_input(const Bs&... bs) {
-    if constexpr (is_input_v<N>) {
-      using found = decltype(find_binding<N::name, Bs...>());
-      if constexpr (decltype(boost::hana::is_nothing(found{}))::value) {
-        raise<no_value_is_bound_for_input, N::name>();
-      } else {
-        using B = typename std::remove_cvref_t<decltype(found{}.value())>::type;
-        if constexpr (B::rank != N::shape.rank) {
-          raise<input_is_bound_to_a_tensor_of_another_rank, N::name>();
-        } else {
-          static_assert(std::is_same_v<typename B::value_type, T>,
-                        "ctgrad::evaluate(): every bound tensor must have the same element type");
-          const B& b = std::get<const B&>(std::forward_as_tuple(bs...));
-          auto& s = at<N>();
-          for (std::size_t a = 0; a < B::rank; ++a) s.shape[a] = extent{b.values.extents[a], N::name.view(), a};
-          s.input = (B::rank == 0 && b.values.data == nullptr) ? &b.scalar : b.values.data;
-          set_strides<N>();
-        }
-      }
-    }
+  template <std::size_t... K, class... Bs>
+  void bind_inputs_at(std::index_sequence<K...>, const Bs&... bs) {
+    (flat::bind_one<T, typename nodes::template type<input_places[K]>>(shape(input_places[K]), stride(input_places[K]),
+                                                                       data[input_places[K]].input, bs...),
+     ...);
   }
 
-  template <class N>
-  void set_strides() {
-    auto& s = at<N>();
-    std::size_t st = 1;
-    for (std::size_t a = N::shape.rank; a-- > 0;) {
-      s.strides[a] = st;
-      st *= s.shape[a].n;
-    }
-  }
+  static constexpr std::array<std::uint32_t, size> count_axes{flat::count_axes_v<Ns>...};
+  static constexpr std::array<flat::thrower, size> throwers{flat::thrower_of<Ns>::value...};
 
-  void infer_shapes() { (infer<Ns>(), ...); }
-
-  template <class N>
-  void infer() {
-    if constexpr (!is_input_v<N> && !is_constant_v<N>) {
-      infer_node<N>(children_t<N>{});
-      set_strides<N>();
-    }
-  }
-
-  /// Merges operand C's extents into a result of rank R being assembled in `out`.
-  template <class E, class C, std::size_t R>
-  void merge(runtime_shape<R>& out, std::array<bool, R>& found) const {
-    constexpr std::size_t r = C::shape.rank;
-    for (std::size_t j = 0; j < r; ++j) {
-      if (C::shape.is_unit(j)) continue;
-      const std::size_t a = j + R - r;
-      const extent& e = at<C>().shape[j];
+  /// Merges the extents of operand c into those of node i (rank R) being assembled in `out`.
+  void merge(std::size_t i, std::size_t c, extent* out, std::array<bool, max_rank>& found) const {
+    const static_shape& sc = nodes::info[c].shape;
+    const std::size_t R = nodes::info[i].shape.rank;
+    const extent* in = shape(c);
+    for (std::size_t j = 0; j < sc.rank; ++j) {
+      if (sc.is_unit(j)) continue;
+      const std::size_t a = j + R - sc.rank;
       if (!found[a]) {
-        out[a] = e;
+        out[a] = in[j];
         found[a] = true;
-      } else if (out[a].n != e.n) {
-        throw_mismatch<E>(out[a], e);
+      } else if (out[a].n != in[j].n) {
+        throwers[i](out[a], in[j]);
       }
     }
   }
 
-  template <class N, class... Args>
-  void infer_node(type_list<Args...>) {
-    constexpr std::size_t R = N::shape.rank;
-    constexpr kind k = planning::kind_v<N>;
-    using C0 = std::tuple_element_t<0, std::tuple<Args...>>;
-    auto& out = at<N>().shape;
-    if constexpr (k == kind::count) {
-      std::size_t n = 1;
-      for (std::size_t a : N::op::axes_list()) n *= at<C0>().shape[a].n;
-      at<N>().scalar = static_cast<T>(n);
-    } else if constexpr (k == kind::reduction) {
-      constexpr std::size_t r = C0::shape.rank;
-      for (std::size_t a = 0; a < R; ++a) out[a] = N::shape.is_unit(a) ? extent{} : at<C0>().shape[a + r - R];
-    } else if constexpr (k == kind::index_map) {
-      const auto& in = at<C0>().shape;
-      for (std::size_t a = 0; a < R; ++a) {
-        const int from = nodes::info[id<N>].from_axis[a];
-        out[a] = from < 0 ? extent{} : in[static_cast<std::size_t>(from)];
+  /// Every node's extents from its operands', in topological order (one loop over the
+  /// planner's table).
+  void infer_shapes() {
+    for (std::size_t i = 0; i < size; ++i) {
+      const planning::node_info& n = nodes::info[i];
+      if (n.k == kind::input || n.k == kind::constant) continue;
+      const std::size_t R = n.shape.rank;
+      extent* out = shape(i);
+      if (n.k == kind::count) {
+        std::size_t c = 1;
+        for (std::size_t a = 0; a < max_rank; ++a)
+          if ((count_axes[i] >> a) & 1U) c *= shape(n.shape_child)[a].n;
+        data[i].scalar = static_cast<T>(c);
+      } else if (n.k == kind::reduction) {
+        const extent* in = shape(n.child[0]);
+        const std::size_t r = nodes::info[n.child[0]].shape.rank;
+        for (std::size_t a = 0; a < R; ++a) out[a] = n.shape.is_unit(a) ? extent{} : in[a + r - R];
+      } else if (n.k == kind::index_map) {
+        const extent* in = shape(n.child[0]);
+        for (std::size_t a = 0; a < R; ++a) {
+          const int from = n.from_axis[a];
+          out[a] = from < 0 ? extent{} : in[static_cast<std::size_t>(from)];
+        }
+      } else if (n.k == kind::broadcast) {
+        const extent* ref = shape(n.shape_child);
+        for (std::size_t a = 0; a < R; ++a) out[a] = ref[a];
+        std::array<bool, max_rank> found{};
+        for (std::size_t a = 0; a < R; ++a) found[a] = !n.shape.is_unit(a);
+        merge(i, n.child[0], out, found);
+      } else {
+        std::array<bool, max_rank> found{};
+        for (std::size_t a = 0; a < R; ++a) out[a] = extent{};
+        for (std::size_t c = 0; c < n.arity; ++c) merge(i, n.child[c], out, found);
       }
-    } else if constexpr (k == kind::broadcast) {
-      using Ref = std::tuple_element_t<1, std::tuple<Args...>>;
-      out = at<Ref>().shape;
-      std::array<bool, R> found{};
-      for (std::size_t a = 0; a < R; ++a) found[a] = !N::shape.is_unit(a);
-      merge<N, C0>(out, found);
-    } else {
-      std::array<bool, R> found{};
-      out = {};
-      (merge<N, Args>(out, found), ...);
+      flat::set_strides(out, stride(i), R);
     }
   }
 
   /// Gives every buffer its size (no allocation when the extents did not grow).
-  void prepare() { (prepare_node<Ns>(), ...); }
-  template <class N>
-  void prepare_node() {
-    if constexpr (buffered<N>) {
-      auto& s = at<N>();
-      const std::size_t n = element_count_of(s.shape);
+  void prepare() {
+    for (std::size_t i = 0; i < size; ++i) {
+      if (!sched.buffer[i]) continue;
+      node_data<T>& s = data[i];
+      const std::size_t n = element_count(i);
       s.storage.resize(n);
-      if constexpr (planning::kind_v<N> == kind::reduction) s.acc.assign(n, A(0));
-      else if constexpr (has_acc<N>) s.acc.resize(n);
+      if (nodes::info[i].k == kind::reduction) s.acc.assign(n, A(0));
+      else if (has_acc[i]) s.acc.resize(n);
     }
   }
 
@@ -773,51 +866,42 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
     (run_loop<static_cast<std::uint32_t>(L)>(outs), ...);
   }
 
-  /// Offset of node E's element at loop index idx (rank R >= E's rank, right-aligned; unit
-  /// axes of E are broadcast).
-  template <class E, std::size_t R>
-  std::size_t offset(const std::array<std::size_t, R>& idx) const {
-    constexpr std::size_t r = E::shape.rank;
-    std::size_t off = 0;
-    const auto& st = at<E>().strides;
-    for (std::size_t j = 0; j < r; ++j)
-      if (!E::shape.is_unit(j)) off += idx[j + R - r] * st[j];
-    return off;
-  }
-
   template <std::uint32_t L, class Outs>
   void run_loop(const Outs& outs) {
     if constexpr (sched.loops[L].copy) {
-      using M = typename nodes::template type<sched.loops[L].domain>;
-      copy_through_index_map<M>(children_t<M>{});
+      copy_through_index_map<sched.loops[L].domain>();
     } else {
       fused_loop<L>(outs, std::make_index_sequence<leaves_v<L>.size()>{}, std::make_index_sequence<members_v<L>.size()>{});
     }
   }
 
-  template <class M, class C>
-  void copy_through_index_map(type_list<C>) {
-    auto& s = at<M>();
-    constexpr std::size_t r = M::shape.rank, rc = C::shape.rank;
-    for_each_index(s.shape, [&](const std::array<std::size_t, r>& idx) {
+  /// The index map at place M, computed from its operand.
+  template <std::uint32_t M>
+  void copy_through_index_map() {
+    constexpr std::uint32_t C = nodes::info[M].child[0];
+    constexpr std::size_t r = nodes::info[M].shape.rank, rc = nodes::info[C].shape.rank;
+    auto& s = data[M];
+    for_each_index(flat::to_shape<r>(shape(M)), [&](const std::array<std::size_t, r>& idx) {
       std::array<std::size_t, rc> in{};
       for (std::size_t a = 0; a < r; ++a) {
-        const int from = nodes::info[id<M>].from_axis[a];
+        const int from = nodes::info[M].from_axis[a];
         if (from >= 0) in[static_cast<std::size_t>(from)] = idx[a];
       }
-      s.storage[offset<M>(idx)] = leaf_at<C>(in);
+      s.storage[flat::offset(nodes::info[M].shape, stride(M), idx)] = leaf_at<C>(in);
     });
     bytes += s.storage.size() * sizeof(T) * 2;
   }
 
-  /// The value of a leaf (input, constant, count, buffer) at a full index of its own rank.
-  template <class E, std::size_t R>
+  /// The value of a leaf (input, constant, count, buffer) at place I, at a full index of its
+  /// own rank.
+  template <std::uint32_t I, std::size_t R>
   T leaf_at(const std::array<std::size_t, R>& idx) const {
-    if constexpr (is_constant_v<E>) return E::value.template as<T>();
-    else if constexpr (is_input_v<E>) return at<E>().input[offset<E>(idx)];
-    else if constexpr (planning::kind_v<E> == kind::count) return at<E>().scalar;
-    else if constexpr (buffered<E>) return at<E>().storage[offset<E>(idx)];
-    else static_assert(buffered<E>, "ctgrad internal error: a copy reads an unbuffered node");
+    constexpr kind k = nodes::info[I].k;
+    if constexpr (k == kind::constant) return nodes::template type<I>::value.template as<T>();
+    else if constexpr (k == kind::input) return data[I].input[flat::offset(nodes::info[I].shape, stride(I), idx)];
+    else if constexpr (k == kind::count) return data[I].scalar;
+    else if constexpr (sched.buffer[I]) return data[I].storage[flat::offset(nodes::info[I].shape, stride(I), idx)];
+    else static_assert(sched.buffer[I], "ctgrad internal error: a copy reads an unbuffered node");
   }
 
   /// Loop L: hands its rows at index 0, their strides and the extents to fused::kernel, which
@@ -825,42 +909,38 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   /// per-node work written as folds over its leaves (KL) and members (KM).
   template <std::uint32_t L, class Outs, std::size_t... KL, std::size_t... KM>
   void fused_loop(const Outs& outs, std::index_sequence<KL...>, std::index_sequence<KM...>) {
-    constexpr auto& lv = leaves_v<L>;
-    constexpr auto& mv = members_v<L>;
     constexpr std::uint32_t D = sched.loops[L].domain;
     constexpr std::size_t R = nodes::info[D].shape.rank;
-    using kernel = fused::kernel<T, compute_t<L>, R, fused::rows<fused::rk<KL, leaf_pointer_t<L, lv[KL]>>...>,
+    using kernel = fused::kernel<T, compute_t<L>, R, fused::rows<fused::rk<KL, leaf_pointer_t<L, leaves_v<L>[KL]>>...>,
                                  type_list<typename member_of<L, KM>::type...>, typename fused::out_pointers<Outs>::type>;
     constexpr std::size_t RI = kernel::RI;
-    const auto& ext = static_cast<const slot_at<D>&>(*this).shape;
-    const std::size_t total = element_count_of(ext);
+    const extent* ext = shape(D);
+    const std::size_t total = element_count(D);
     if (total == 0) return;
     typename kernel::args g{};
     for (std::size_t a = 0; a < R; ++a) g.ext[a] = ext[a].n;
-    ((static_cast<fused::rk<KL, leaf_pointer_t<L, lv[KL]>>&>(g.base).p =
-          fused::leaf_base<leaf_pointer_t<L, lv[KL]>, source_of<L, lv[KL]>>(
-              static_cast<const slot_at<lv[KL]>&>(*this).input, static_cast<const slot_at<lv[KL]>&>(*this).acc.data(),
-              static_cast<const slot_at<lv[KL]>&>(*this).storage.data(), static_cast<const slot_at<lv[KL]>&>(*this).scalar)),
+    ((static_cast<fused::rk<KL, leaf_pointer_t<L, leaves_v<L>[KL]>>&>(g.base).p =
+          fused::leaf_base<leaf_pointer_t<L, leaves_v<L>[KL]>, source_of<L, leaves_v<L>[KL]>>(
+              data[leaves_v<L>[KL]].input, data[leaves_v<L>[KL]].acc.data(), data[leaves_v<L>[KL]].storage.data(),
+              data[leaves_v<L>[KL]].scalar)),
      ...);
-    ((g.leaf_strides[KL] = fused::loop_strides<RI>(R, nodes::info[lv[KL]].shape,
-                                                   static_cast<const slot_at<lv[KL]>&>(*this).strides.data())),
+    ((g.leaf_strides[KL] = fused::loop_strides<RI>(R, nodes::info[leaves_v<L>[KL]].shape, stride(leaves_v<L>[KL]))), ...);
+    (kernel::template set_base<typename member_of<L, KM>::type>(g, data[members_v<L>[KM]].storage.data(),
+                                                                  data[members_v<L>[KM]].acc.data(), outs),
      ...);
-    (kernel::template set_base<typename member_of<L, KM>::type>(g, static_cast<slot_at<mv[KM]>&>(*this).storage.data(),
-                                                                  static_cast<slot_at<mv[KM]>&>(*this).acc.data(), outs),
-     ...);
-    ((g.member_strides[KM] = fused::loop_strides<RI>(R, nodes::info[mv[KM]].shape,
-                                                     static_cast<const slot_at<mv[KM]>&>(*this).strides.data())),
+    ((g.member_strides[KM] = fused::loop_strides<RI>(R, nodes::info[members_v<L>[KM]].shape, stride(members_v<L>[KM]))),
      ...);
     kernel::run(g, total, team.get(), parallel_threshold);
     // A reduction's sums, complete after its loop, rounded to the data type for its readers.
-    ((nodes::info[mv[KM]].k == kind::reduction
-          ? fused::round_sums(static_cast<slot_at<mv[KM]>&>(*this).storage, static_cast<slot_at<mv[KM]>&>(*this).acc)
+    ((nodes::info[members_v<L>[KM]].k == kind::reduction
+          ? fused::round_sums(data[members_v<L>[KM]].storage, data[members_v<L>[KM]].acc)
           : void()),
      ...);
-    bytes += ((element_count_of(static_cast<const slot_at<lv[KL]>&>(*this).shape) * sizeof(T)) + ... + 0);
-    bytes += ((((sched.buffer[mv[KM]] ? sizeof(T) : 0) + (nodes::info[mv[KM]].k == kind::reduction ? sizeof(A) * 2 : 0) +
-                output_count<mv[KM]> * sizeof(T)) *
-               element_count_of(static_cast<const slot_at<mv[KM]>&>(*this).shape)) +
+    bytes += ((element_count(leaves_v<L>[KL]) * sizeof(T)) + ... + 0);
+    bytes += ((((sched.buffer[members_v<L>[KM]] ? sizeof(T) : 0) +
+                (nodes::info[members_v<L>[KM]].k == kind::reduction ? sizeof(A) * 2 : 0) +
+                output_count<members_v<L>[KM]> * sizeof(T)) *
+               element_count(members_v<L>[KM])) +
               ... + 0);
   }
 
@@ -870,22 +950,22 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   /// maps, and inputs, constants and counts requested as they are.
   template <class Outs, std::size_t... K>
   void write_remaining(const Outs& outs, std::index_sequence<K...>) {
-    (write_one<std::tuple_element_t<K, std::tuple<Es...>>>(std::get<K>(outs)), ...);
+    (write_one<plan::outputs[K]>(std::get<K>(outs)), ...);
   }
-  template <class E, class V>
+  template <std::uint32_t I, class V>
   void write_one(const V& out) {
-    constexpr kind k = planning::kind_v<E>;
-    if constexpr (!(sched.member[id<E>] && k != kind::reduction && k != kind::index_map)) {
+    constexpr kind k = nodes::info[I].k;
+    if constexpr (!(sched.member[I] && k != kind::reduction && k != kind::index_map)) {
       using U = std::remove_cvref_t<decltype(*out.data)>;
-      constexpr std::size_t R = E::shape.rank;
+      constexpr std::size_t R = nodes::info[I].shape.rank;
       std::size_t lin = 0;
       if constexpr (k == kind::reduction) {  // at full precision
-        for_each_index(at<E>().shape, [&](const std::array<std::size_t, R>& idx) {
-          out.data[lin++] = static_cast<U>(at<E>().acc[offset<E>(idx)]);
+        for_each_index(flat::to_shape<R>(shape(I)), [&](const std::array<std::size_t, R>& idx) {
+          out.data[lin++] = static_cast<U>(data[I].acc[flat::offset(nodes::info[I].shape, stride(I), idx)]);
         });
       } else {
-        for_each_index(at<E>().shape, [&](const std::array<std::size_t, R>& idx) {
-          out.data[lin++] = static_cast<U>(leaf_at<E>(idx));
+        for_each_index(flat::to_shape<R>(shape(I)), [&](const std::array<std::size_t, R>& idx) {
+          out.data[lin++] = static_cast<U>(leaf_at<I>(idx));
         });
       }
     }
@@ -894,7 +974,8 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   template <class E>
   std::array<std::size_t, E::shape.rank> extents_of() const {
     std::array<std::size_t, E::shape.rank> e{};
-    for (std::size_t a = 0; a < E::shape.rank; ++a) e[a] = at<E>().shape[a].n;
+    const extent* s = shape(nodes::template index<E>);
+    for (std::size_t a = 0; a < E::shape.rank; ++a) e[a] = s[a].n;
     return e;
   }
 };
