@@ -67,12 +67,6 @@ inline std::string describe(const extent& e) {
   return fmt::format("input '{}' axis {} has extent {}", e.input, e.axis, e.n);
 }
 
-template <class E>
-[[noreturn]] void throw_mismatch(const extent& a, const extent& b) {
-  throw shape_error(fmt::format("ctgrad: extents do not match in `{}`: {}, but {}", ctgrad::to_text(E{}),
-                                describe(a), describe(b)));
-}
-
 /// The binding type for input `Name` among `Bs...`, as hana::just(type) or hana::nothing.
 template <fixed_string Name, class... Bs>
 constexpr auto find_binding() {
@@ -572,18 +566,65 @@ template <class Op, class... Args>
   requires(planning::kind_v<node<Op, Args...>> == planning::kind::count)
 inline constexpr std::uint32_t count_axes_v<node<Op, Args...>> = axes_mask(Op::axes_list());
 
-/// Throws the shape_error of node N (its text), for the nodes whose operands' extents are
-/// merged (elementwise and broadcast nodes); null for the others.
-using thrower = void (*)(const extent&, const extent&);
-template <class N, bool Merges = planning::kind_v<N> == planning::kind::elementwise ||
-                                 planning::kind_v<N> == planning::kind::broadcast>
-struct thrower_of {
-  static constexpr thrower value = nullptr;
+/// What the text of a node is made of (ctgrad::to_text, expr/text.hpp), in a table indexed by
+/// place: an error message renders a node's text from it at run time, so that no text
+/// function is instantiated per node and named by its (deep) type. Inputs and constants: their
+/// text; nodes: their op's symbol, precedence and notation, and their operands' places.
+struct text_entry {
+  std::string (*symbol)() = nullptr;
+  int prec = precedence::atom;
+  bool leaf = true;
+  notation how = notation::call;
+  std::uint32_t arity = 0;
+  std::array<std::uint32_t, planning::max_arity> operand{};
 };
-template <class N>
-struct thrower_of<N, true> {
-  static constexpr thrower value = &throw_mismatch<N>;
+template <class Index, class N>
+struct text_entry_of {
+  static constexpr text_entry value{&text_of<N>::get, text_of<N>::prec};
 };
+template <class Index, class Op, class... Args>
+struct text_entry_of<Index, node<Op, Args...>> {
+  static constexpr text_entry value{&Op::template symbol<Args...>,
+                                    Op::prec,
+                                    false,
+                                    Op::kind,
+                                    static_cast<std::uint32_t>(sizeof...(Args)),
+                                    {static_cast<std::uint32_t>(Index::template place_t<Args>::value)...}};
+};
+
+/// The text of the node at place i, as ctgrad::to_text gives it.
+template <std::size_t S>
+std::string render(const std::array<text_entry, S>& t, std::uint32_t i);
+template <std::size_t S>
+std::string render_wrapped(const std::array<text_entry, S>& t, std::uint32_t i, int min_prec) {
+  std::string s = render(t, i);
+  return t[i].prec < min_prec ? fmt::format("({})", s) : s;
+}
+template <std::size_t S>
+std::string render(const std::array<text_entry, S>& t, std::uint32_t i) {
+  const text_entry& e = t[i];
+  if (e.leaf) return e.symbol();
+  const std::string sym = e.symbol();
+  if (e.how == notation::infix) {
+    // a - (b + c), a / (b * c): the right operand of a non-associative operator needs
+    // parentheses at equal precedence.
+    const bool assoc = sym == "+" || sym == "*";
+    return fmt::format("{} {} {}", render_wrapped(t, e.operand[0], e.prec), sym,
+                       render_wrapped(t, e.operand[1], assoc ? e.prec : e.prec + 1));
+  }
+  std::string operands;
+  if (e.how == notation::prefix || e.how == notation::postfix) {
+    for (std::uint32_t k = 0; k < e.arity; ++k)
+      operands += render_wrapped(t, e.operand[k], e.how == notation::prefix ? precedence::unary : precedence::atom);
+    return e.how == notation::prefix ? fmt::format("{}{}", sym, operands) : fmt::format("{}{}", operands, sym);
+  }
+  for (std::uint32_t k = 0; k < e.arity; ++k) operands += (k > 0 ? ", " : "") + render(t, e.operand[k]);
+  return fmt::format("{}({})", sym, operands);
+}
+
+[[noreturn]] inline void throw_mismatch(const std::string& text, const extent& a, const extent& b) {
+  throw shape_error(fmt::format("ctgrad: extents do not match in `{}`: {}, but {}", text, describe(a), describe(b)));
+}
 
 inline std::size_t element_count(const extent* shape, std::size_t rank) {
   std::size_t n = 1;
@@ -700,6 +741,15 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
   static constexpr auto leaves_v = plan::template leaves<L>();
   template <std::uint32_t L>
   static constexpr auto members_v = plan::template members<L>();
+  // Scalars, so that run-time expressions do not odr-use (and emit, and name) the arrays.
+  template <std::uint32_t L, std::size_t K>
+  static constexpr std::uint32_t leaf_v = leaves_v<L>[K];
+  template <std::uint32_t L, std::size_t K>
+  static constexpr std::uint32_t member_v = members_v<L>[K];
+  template <std::uint32_t L>
+  static constexpr std::size_t leaf_count = leaves_v<L>.size();
+  template <std::uint32_t L>
+  static constexpr std::size_t member_count = members_v<L>.size();
   template <std::uint32_t I>
   static constexpr std::size_t output_count = fused::count_of(plan::outputs, I);
   /// Positions k of the requested expressions that are node I.
@@ -783,7 +833,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
   }
 
   static constexpr std::array<std::uint32_t, size> count_axes{flat::count_axes_v<Ns>...};
-  static constexpr std::array<flat::thrower, size> throwers{flat::thrower_of<Ns>::value...};
+  static constexpr std::array<flat::text_entry, size> texts{flat::text_entry_of<typename nodes::index_t, Ns>::value...};
 
   /// Merges the extents of operand c into those of node i (rank R) being assembled in `out`.
   void merge(std::size_t i, std::size_t c, extent* out, std::array<bool, max_rank>& found) const {
@@ -797,7 +847,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
         out[a] = in[j];
         found[a] = true;
       } else if (out[a].n != in[j].n) {
-        throwers[i](out[a], in[j]);
+        flat::throw_mismatch(flat::render(texts, static_cast<std::uint32_t>(i)), out[a], in[j]);
       }
     }
   }
@@ -871,7 +921,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
     if constexpr (sched.loops[L].copy) {
       copy_through_index_map<sched.loops[L].domain>();
     } else {
-      fused_loop<L>(outs, std::make_index_sequence<leaves_v<L>.size()>{}, std::make_index_sequence<members_v<L>.size()>{});
+      fused_loop<L>(outs, std::make_index_sequence<leaf_count<L>>{}, std::make_index_sequence<member_count<L>>{});
     }
   }
 
@@ -911,7 +961,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
   void fused_loop(const Outs& outs, std::index_sequence<KL...>, std::index_sequence<KM...>) {
     constexpr std::uint32_t D = sched.loops[L].domain;
     constexpr std::size_t R = nodes::info[D].shape.rank;
-    using kernel = fused::kernel<T, compute_t<L>, R, fused::rows<fused::rk<KL, leaf_pointer_t<L, leaves_v<L>[KL]>>...>,
+    using kernel = fused::kernel<T, compute_t<L>, R, fused::rows<fused::rk<KL, leaf_pointer_t<L, leaf_v<L, KL>>>...>,
                                  type_list<typename member_of<L, KM>::type...>, typename fused::out_pointers<Outs>::type>;
     constexpr std::size_t RI = kernel::RI;
     const extent* ext = shape(D);
@@ -919,28 +969,28 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
     if (total == 0) return;
     typename kernel::args g{};
     for (std::size_t a = 0; a < R; ++a) g.ext[a] = ext[a].n;
-    ((static_cast<fused::rk<KL, leaf_pointer_t<L, leaves_v<L>[KL]>>&>(g.base).p =
-          fused::leaf_base<leaf_pointer_t<L, leaves_v<L>[KL]>, source_of<L, leaves_v<L>[KL]>>(
-              data[leaves_v<L>[KL]].input, data[leaves_v<L>[KL]].acc.data(), data[leaves_v<L>[KL]].storage.data(),
-              data[leaves_v<L>[KL]].scalar)),
+    ((static_cast<fused::rk<KL, leaf_pointer_t<L, leaf_v<L, KL>>>&>(g.base).p =
+          fused::leaf_base<leaf_pointer_t<L, leaf_v<L, KL>>, source_of<L, leaf_v<L, KL>>>(
+              data[leaf_v<L, KL>].input, data[leaf_v<L, KL>].acc.data(), data[leaf_v<L, KL>].storage.data(),
+              data[leaf_v<L, KL>].scalar)),
      ...);
-    ((g.leaf_strides[KL] = fused::loop_strides<RI>(R, nodes::info[leaves_v<L>[KL]].shape, stride(leaves_v<L>[KL]))), ...);
-    (kernel::template set_base<typename member_of<L, KM>::type>(g, data[members_v<L>[KM]].storage.data(),
-                                                                  data[members_v<L>[KM]].acc.data(), outs),
+    ((g.leaf_strides[KL] = fused::loop_strides<RI>(R, nodes::info[leaf_v<L, KL>].shape, stride(leaf_v<L, KL>))), ...);
+    (kernel::template set_base<typename member_of<L, KM>::type>(g, data[member_v<L, KM>].storage.data(),
+                                                                  data[member_v<L, KM>].acc.data(), outs),
      ...);
-    ((g.member_strides[KM] = fused::loop_strides<RI>(R, nodes::info[members_v<L>[KM]].shape, stride(members_v<L>[KM]))),
+    ((g.member_strides[KM] = fused::loop_strides<RI>(R, nodes::info[member_v<L, KM>].shape, stride(member_v<L, KM>))),
      ...);
     kernel::run(g, total, team.get(), parallel_threshold);
     // A reduction's sums, complete after its loop, rounded to the data type for its readers.
-    ((nodes::info[members_v<L>[KM]].k == kind::reduction
-          ? fused::round_sums(data[members_v<L>[KM]].storage, data[members_v<L>[KM]].acc)
+    ((nodes::info[member_v<L, KM>].k == kind::reduction
+          ? fused::round_sums(data[member_v<L, KM>].storage, data[member_v<L, KM>].acc)
           : void()),
      ...);
-    bytes += ((element_count(leaves_v<L>[KL]) * sizeof(T)) + ... + 0);
-    bytes += ((((sched.buffer[members_v<L>[KM]] ? sizeof(T) : 0) +
-                (nodes::info[members_v<L>[KM]].k == kind::reduction ? sizeof(A) * 2 : 0) +
-                output_count<members_v<L>[KM]> * sizeof(T)) *
-               element_count(members_v<L>[KM])) +
+    bytes += ((element_count(leaf_v<L, KL>) * sizeof(T)) + ... + 0);
+    bytes += ((((sched.buffer[member_v<L, KM>] ? sizeof(T) : 0) +
+                (nodes::info[member_v<L, KM>].k == kind::reduction ? sizeof(A) * 2 : 0) +
+                output_count<member_v<L, KM>> * sizeof(T)) *
+               element_count(member_v<L, KM>)) +
               ... + 0);
   }
 
