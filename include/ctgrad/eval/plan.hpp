@@ -322,6 +322,7 @@ struct kernel<T, CT, R, rows<Rk...>, type_list<Ms...>, OutPtrs> {
   using A = accumulator_t<T>;
   using rows_t = rows<Rk...>;
   using dests_t = dests<dk<Ms::index, T, A, OutPtrs>...>;
+  static constexpr std::size_t rank = R;
   static constexpr std::size_t RI = R == 0 ? 1 : R;
   using index_t = std::array<std::size_t, RI>;
 
@@ -488,13 +489,6 @@ constexpr std::array<std::size_t, C> positions_of(const std::array<std::uint32_t
     if (outputs[e] == i) pos[k++] = e;
   return pos;
 }
-/// The position of i in `a` (a loop's leaves), or a.size().
-template <std::size_t N>
-constexpr std::size_t position_in(const std::array<std::uint32_t, N>& a, std::uint32_t i) {
-  for (std::size_t k = 0; k < N; ++k)
-    if (a[k] == i) return k;
-  return N;
-}
 
 }  // namespace fused
 
@@ -578,19 +572,28 @@ struct text_entry {
   std::uint32_t arity = 0;
   std::array<std::uint32_t, planning::max_arity> operand{};
 };
-template <class Index, class N>
+template <class N>
 struct text_entry_of {
   static constexpr text_entry value{&text_of<N>::get, text_of<N>::prec};
 };
-template <class Index, class Op, class... Args>
-struct text_entry_of<Index, node<Op, Args...>> {
-  static constexpr text_entry value{&Op::template symbol<Args...>,
-                                    Op::prec,
-                                    false,
-                                    Op::kind,
-                                    static_cast<std::uint32_t>(sizeof...(Args)),
-                                    {static_cast<std::uint32_t>(Index::template place_t<Args>::value)...}};
+template <class Op, class... Args>
+struct text_entry_of<node<Op, Args...>> {
+  static constexpr text_entry value{&Op::template symbol<Args...>, Op::prec, false, Op::kind,
+                                    static_cast<std::uint32_t>(sizeof...(Args))};
 };
+/// The entries, with their operands' places from the planner's table (named by the node only,
+/// not by the graph: the operands of a count are its shape operand, those of every other node
+/// are its children in order).
+template <std::size_t S>
+constexpr std::array<text_entry, S> with_operands(std::array<text_entry, S> t,
+                                                  const std::array<planning::node_info, S>& info) {
+  for (std::size_t i = 0; i < S; ++i) {
+    if (t[i].leaf) continue;
+    for (std::uint32_t k = 0; k < t[i].arity; ++k)
+      t[i].operand[k] = info[i].k == planning::kind::count ? info[i].shape_child : info[i].child[k];
+  }
+  return t;
+}
 
 /// The text of the node at place i, as ctgrad::to_text gives it.
 template <std::size_t S>
@@ -680,6 +683,146 @@ void bind_one(extent* shape, std::size_t* strides, const T*& input, const Bs&...
 
 }  // namespace flat
 
+namespace fused {
+
+/// The members and leaves of every loop at once, in compressed rows (the members of loop L are
+/// item[offset[L]] up to item[offset[L + 1]], in increasing place): one constexpr evaluation
+/// for the whole plan rather than two functions per loop named by the plan (plan_of::members<L>,
+/// plan_of::leaves<L>), whose names list every node.
+template <std::size_t Loops, std::size_t Items>
+struct loop_lists {
+  std::array<std::uint32_t, Loops + 1> offset{};
+  std::array<std::uint32_t, Items + 1> item{};  // + 1: no zero-sized arrays
+};
+
+template <std::size_t N>
+constexpr bool in_loop(const planning::schedule<N>& sched, std::uint32_t i, std::uint32_t l) {
+  return sched.member[i] && sched.loop[i] == l && !sched.loops[l].copy;
+}
+
+/// Marks in `leaf` what loop l reads from memory (see plan_of::leaves).
+template <std::size_t N>
+constexpr void mark_leaves(const std::array<planning::node_info, N>& info, const planning::schedule<N>& sched,
+                           std::uint32_t l, std::array<bool, N>& leaf) {
+  std::array<bool, N> seen{};
+  std::array<std::uint32_t, N * planning::max_arity + 1> stack{};
+  std::size_t top = 0;
+  for (std::uint32_t i = 0; i < N; ++i) {
+    if (!in_loop(sched, i, l)) continue;
+    for (std::uint32_t c = 0; c < info[i].arity; ++c) stack[top++] = info[i].child[c];
+  }
+  while (top > 0) {
+    const std::uint32_t c = stack[--top];
+    if (seen[c]) continue;
+    seen[c] = true;
+    const auto& n = info[c];
+    if (n.k == planning::kind::constant) continue;
+    if (n.k == planning::kind::input || n.k == planning::kind::count || sched.buffer[c]) {
+      leaf[c] = true;
+      continue;
+    }
+    for (std::uint32_t a = 0; a < n.arity; ++a) stack[top++] = n.child[a];
+  }
+}
+
+template <std::size_t N>
+constexpr std::size_t count_items(const std::array<planning::node_info, N>& info, const planning::schedule<N>& sched,
+                                  bool leaves) {
+  std::size_t total = 0;
+  for (std::uint32_t l = 0; l < sched.loop_count; ++l) {
+    std::array<bool, N> mark{};
+    if (leaves) mark_leaves(info, sched, l, mark);
+    for (std::uint32_t i = 0; i < N; ++i) total += leaves ? mark[i] : in_loop(sched, i, l);
+  }
+  return total;
+}
+
+template <std::size_t Loops, std::size_t Items, std::size_t N>
+constexpr loop_lists<Loops, Items> make_lists(const std::array<planning::node_info, N>& info,
+                                              const planning::schedule<N>& sched, bool leaves) {
+  loop_lists<Loops, Items> t{};
+  std::size_t k = 0;
+  for (std::uint32_t l = 0; l < Loops; ++l) {
+    t.offset[l] = static_cast<std::uint32_t>(k);
+    std::array<bool, N> mark{};
+    if (leaves) mark_leaves(info, sched, l, mark);
+    for (std::uint32_t i = 0; i < N; ++i)
+      if (leaves ? mark[i] : in_loop(sched, i, l)) t.item[k++] = i;
+  }
+  t.offset[Loops] = static_cast<std::uint32_t>(k);
+  return t;
+}
+
+/// The position of i among items [b, e) (a loop's leaves), as an offset from b.
+template <std::size_t M>
+constexpr std::size_t position_in(const std::array<std::uint32_t, M>& a, std::size_t b, std::size_t e, std::uint32_t i) {
+  for (std::size_t k = b; k < e; ++k)
+    if (a[k] == i) return k - b;
+  return e - b;
+}
+
+/// A leaf of a loop as the runner below sees it: position K in the loop, place I, where its
+/// extents and strides start (Off), its static shape, how it is read, its row type P.
+template <std::size_t K, std::uint32_t I, std::size_t Off, std::size_t Rank, std::uint32_t Unit, source Src, class P>
+struct leaf_ref {
+  static constexpr std::size_t k = K, off = Off, rank = Rank;
+  static constexpr std::uint32_t i = I, unit = Unit;
+  static constexpr source src = Src;
+  using pointer = P;
+};
+/// A member: position K, place I, extents and strides at Off, static shape, whether it is a
+/// sum, how many outputs it is, its description for the kernel (M).
+template <std::size_t K, std::uint32_t I, std::size_t Off, std::size_t Rank, std::uint32_t Unit, bool Sum, bool Buf,
+          std::size_t Outs, class M>
+struct member_ref {
+  static constexpr std::size_t k = K, off = Off, rank = Rank, outs = Outs;
+  static constexpr std::uint32_t i = I, unit = Unit;
+  static constexpr bool sum = Sum, buf = Buf;
+  using spec = M;
+};
+template <class Kernel, std::size_t DomainOff, class Leaves, class Members>
+struct loop_ref {};
+/// A copy loop, seen from run_fused: nothing to do.
+struct no_loop {};
+template <class... Args>
+void run_fused(no_loop, const Args&...) {}
+
+/// Runs one fused loop: hands its rows at index 0, their strides and the extents to Kernel,
+/// then rounds its sums and counts its bytes. A free function named by the loop's description
+/// (integers and small types), not by the executor.
+template <class T, class Kernel, std::size_t DomainOff, class... Lf, class... Mb, class Outs>
+void run_fused(loop_ref<Kernel, DomainOff, type_list<Lf...>, type_list<Mb...>>, node_data<T>* data, const extent* shapes,
+               const std::size_t* strides, const Outs& outs, thread_team* team, std::size_t threshold, std::size_t& bytes) {
+  using A = accumulator_t<T>;
+  constexpr std::size_t R = Kernel::rank;
+  constexpr std::size_t RI = Kernel::RI;
+  const extent* ext = shapes + DomainOff;
+  std::size_t total = 1;
+  for (std::size_t a = 0; a < R; ++a) total *= ext[a].n;
+  if (total == 0) return;
+  typename Kernel::args g{};
+  for (std::size_t a = 0; a < R; ++a) g.ext[a] = ext[a].n;
+  ((static_cast<rk<Lf::k, typename Lf::pointer>&>(g.base).p = leaf_base<typename Lf::pointer, Lf::src>(
+        data[Lf::i].input, data[Lf::i].acc.data(), data[Lf::i].storage.data(), data[Lf::i].scalar)),
+   ...);
+  ((g.leaf_strides[Lf::k] = loop_strides<RI>(R, static_shape{Lf::rank, Lf::unit}, strides + Lf::off)), ...);
+  (Kernel::template set_base<typename Mb::spec>(g, data[Mb::i].storage.data(), data[Mb::i].acc.data(), outs), ...);
+  ((g.member_strides[Mb::k] = loop_strides<RI>(R, static_shape{Mb::rank, Mb::unit}, strides + Mb::off)), ...);
+  Kernel::run(g, total, team, threshold);
+  // A reduction's sums, complete after its loop, rounded to the data type for its readers.
+  ((Mb::sum ? round_sums(data[Mb::i].storage, data[Mb::i].acc) : void()), ...);
+  const auto count = [&](std::size_t off, std::size_t rank) {
+    std::size_t n = 1;
+    for (std::size_t a = 0; a < rank; ++a) n *= shapes[off + a].n;
+    return n;
+  };
+  bytes += ((count(Lf::off, Lf::rank) * sizeof(T)) + ... + 0);
+  bytes += ((((Mb::buf ? sizeof(T) : 0) + (Mb::sum ? sizeof(A) * 2 : 0) + Mb::outs * sizeof(T)) * count(Mb::off, Mb::rank)) +
+            ... + 0);
+}
+
+}  // namespace fused
+
 /// The state of a plan: extents, strides and data per unique node, in arrays indexed by
 /// topological position (flat, above), and the byte count of the last run.
 template <class T, class Order, class Outputs>
@@ -712,64 +855,74 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
   /// sums) computes in the accumulator type: that is where means and variances are combined,
   /// and where rounding sums to float first would lose what accumulating in double kept.
   /// Loops over whole data compute in the data type.
+  //
+  // Below, what the loops need to know about loop l and node i, as constexpr functions of
+  // integers: a variable template member (precise<L>, source_of<L, I>, ...) is a variable per
+  // loop and node whose mangled name holds the executor's (every node), which GCC computes for
+  // each (about 3 ms each at 800 nodes); a function of integers is one function.
+  static constexpr bool precise(std::uint32_t l) {
+    return !sched.loops[l].copy && nodes::info[sched.loops[l].domain].shape.unit_mask != 0;
+  }
   template <std::uint32_t L>
-  static constexpr bool precise = !sched.loops[L].copy && nodes::info[sched.loops[L].domain].shape.unit_mask != 0;
-  template <std::uint32_t L>
-  using compute_t = std::conditional_t<precise<L>, A, T>;
+  using compute_t = std::conditional_t<precise(L), A, T>;
   /// Nodes whose values exist in the accumulator type: sums, and buffers of precise loops.
   static constexpr std::array<bool, size> has_acc = flat::acc_table(nodes::info, sched);
-  /// How loop L reads leaf N: through a pointer to its values, precise where it has them and L
+  /// Node N's place (an integral_constant's value: no variable named by the executor).
+  template <class N>
+  using place_t = typename nodes::index_t::template place_t<N>;
+  /// How loop l reads leaf i: through a pointer to its values, precise where it has them and l
   /// is precise, or (a count) by value.
-  ///
-  /// Below, the description of each fused loop for fused::kernel, by node index: class and
-  /// variable templates only (cheap to instantiate and never given a mangled name).
-  template <std::uint32_t I>
-  static constexpr bool has_acc_at = has_acc[I];
+  static constexpr fused::source source_of(std::uint32_t l, std::uint32_t i) {
+    return nodes::info[i].k == kind::input   ? fused::source::input
+           : nodes::info[i].k == kind::count ? fused::source::count
+           : has_acc[i] && precise(l)        ? fused::source::acc
+                                             : fused::source::storage;
+  }
   template <std::uint32_t L, std::uint32_t I>
-  static constexpr fused::source source_of = nodes::info[I].k == kind::input   ? fused::source::input
-                                             : nodes::info[I].k == kind::count ? fused::source::count
-                                             : has_acc_at<I> && precise<L>     ? fused::source::acc
-                                                                               : fused::source::storage;
-  template <std::uint32_t L, std::uint32_t I>
-  using leaf_pointer_t = std::conditional_t<source_of<L, I> == fused::source::count, compute_t<L>,
-                                            std::conditional_t<source_of<L, I> == fused::source::acc, const A*, const T*>>;
-  /// Stride of node I along the innermost axis of a loop: 1, or 0 where it is broadcast.
-  template <std::uint32_t I>
-  static constexpr std::size_t inner_stride_at =
-      (nodes::info[I].shape.rank == 0 || nodes::info[I].shape.is_unit(nodes::info[I].shape.rank - 1)) ? 0 : 1;
-  template <std::uint32_t L>
-  static constexpr auto leaves_v = plan::template leaves<L>();
-  template <std::uint32_t L>
-  static constexpr auto members_v = plan::template members<L>();
-  // Scalars, so that run-time expressions do not odr-use (and emit, and name) the arrays.
-  template <std::uint32_t L, std::size_t K>
-  static constexpr std::uint32_t leaf_v = leaves_v<L>[K];
-  template <std::uint32_t L, std::size_t K>
-  static constexpr std::uint32_t member_v = members_v<L>[K];
-  template <std::uint32_t L>
-  static constexpr std::size_t leaf_count = leaves_v<L>.size();
-  template <std::uint32_t L>
-  static constexpr std::size_t member_count = members_v<L>.size();
-  template <std::uint32_t I>
-  static constexpr std::size_t output_count = fused::count_of(plan::outputs, I);
-  /// Positions k of the requested expressions that are node I.
-  template <std::uint32_t I>
-  static constexpr auto output_positions_at = fused::positions_of<output_count<I>>(plan::outputs, I);
-  template <std::uint32_t I, class S = std::make_index_sequence<output_count<I>>>
+  using leaf_pointer_t = std::conditional_t<source_of(L, I) == fused::source::count, compute_t<L>,
+                                            std::conditional_t<source_of(L, I) == fused::source::acc, const A*, const T*>>;
+  /// Stride of node i along the innermost axis of a loop: 1, or 0 where it is broadcast.
+  static constexpr std::size_t inner_stride_at(std::uint32_t i) {
+    return (nodes::info[i].shape.rank == 0 || nodes::info[i].shape.is_unit(nodes::info[i].shape.rank - 1)) ? 0 : 1;
+  }
+  static constexpr std::size_t loop_count = sched.loop_count;
+  static constexpr auto member_lists = fused::make_lists<loop_count, fused::count_items(nodes::info, sched, false)>(
+      nodes::info, sched, false);
+  static constexpr auto leaf_lists = fused::make_lists<loop_count, fused::count_items(nodes::info, sched, true)>(
+      nodes::info, sched, true);
+  /// Leaf k and member k of loop l, their numbers, and the position of node i among the leaves.
+  static constexpr std::uint32_t leaf_v(std::uint32_t l, std::size_t k) { return leaf_lists.item[leaf_lists.offset[l] + k]; }
+  static constexpr std::uint32_t member_v(std::uint32_t l, std::size_t k) {
+    return member_lists.item[member_lists.offset[l] + k];
+  }
+  static constexpr std::size_t leaf_count(std::uint32_t l) { return leaf_lists.offset[l + 1] - leaf_lists.offset[l]; }
+  static constexpr std::size_t member_count(std::uint32_t l) { return member_lists.offset[l + 1] - member_lists.offset[l]; }
+  static constexpr std::size_t leaf_position(std::uint32_t l, std::uint32_t i) {
+    return fused::position_in(leaf_lists.item, leaf_lists.offset[l], leaf_lists.offset[l + 1], i);
+  }
+  /// How many requested expressions are node i, and the position of the k-th.
+  static constexpr std::size_t output_count(std::uint32_t i) { return fused::count_of(plan::outputs, i); }
+  static constexpr std::size_t output_position(std::uint32_t i, std::size_t k) {
+    for (std::size_t e = 0; e < plan::outputs.size(); ++e)
+      if (plan::outputs[e] == i && k-- == 0) return e;
+    return plan::outputs.size();
+  }
+  template <std::uint32_t I, class S = std::make_index_sequence<output_count(I)>>
   struct output_sequence;
   template <std::uint32_t I, std::size_t... K>
   struct output_sequence<I, std::index_sequence<K...>> {
-    using type = std::index_sequence<output_positions_at<I>[K]...>;
+    using type = std::index_sequence<output_position(I, K)...>;
   };
 
   /// The fused expression of node I read in loop L: a leaf, a count, a constant, or computed.
   enum class read { leaf, count, constant, computed };
-  template <std::uint32_t L, std::uint32_t I>
-  static constexpr read read_of = nodes::info[I].k == kind::constant ? read::constant
-                                  : nodes::info[I].k == kind::count  ? read::count
-                                  : (nodes::info[I].k == kind::input || sched.buffer[I]) ? read::leaf
-                                                                                          : read::computed;
-  template <std::uint32_t L, std::uint32_t I, read How = read_of<L, I>>
+  static constexpr read read_of(std::uint32_t i) {
+    return nodes::info[i].k == kind::constant                         ? read::constant
+           : nodes::info[i].k == kind::count                          ? read::count
+           : (nodes::info[i].k == kind::input || sched.buffer[i])     ? read::leaf
+                                                                      : read::computed;
+  }
+  template <std::uint32_t L, std::uint32_t I, read How = read_of(I)>
   struct fx_value;
   /// Node I computed from its operands (a broadcast: its operand's value).
   template <std::uint32_t L, std::uint32_t I, bool Broadcast = nodes::info[I].k == kind::broadcast,
@@ -781,11 +934,11 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
   };
   template <std::uint32_t L, std::uint32_t I>
   struct fx_value<L, I, read::count> {
-    using type = fused::count<fused::position_in(leaves_v<L>, I), leaf_pointer_t<L, I>>;
+    using type = fused::count<leaf_position(L, I), leaf_pointer_t<L, I>>;
   };
   template <std::uint32_t L, std::uint32_t I>
   struct fx_value<L, I, read::leaf> {
-    using type = fused::leaf<fused::position_in(leaves_v<L>, I), leaf_pointer_t<L, I>, inner_stride_at<I>>;
+    using type = fused::leaf<leaf_position(L, I), leaf_pointer_t<L, I>, inner_stride_at(I)>;
   };
   template <std::uint32_t L, std::uint32_t I>
   struct fx_value<L, I, read::computed> {
@@ -793,25 +946,25 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
   };
   template <std::uint32_t L, std::uint32_t I, class C0, class... Cs>
   struct fx_compute<L, I, true, type_list<C0, Cs...>> {
-    using type = typename fx_value<L, nodes::template index<C0>>::type;
+    using type = typename fx_value<L, place_t<C0>::value>::type;
   };
   template <std::uint32_t L, std::uint32_t I, class... Cs>
   struct fx_compute<L, I, false, type_list<Cs...>> {
-    using type = fused::apply<typename nodes::template type<I>::op, typename fx_value<L, nodes::template index<Cs>>::type...>;
+    using type = fused::apply<typename nodes::template type<I>::op, typename fx_value<L, place_t<Cs>::value>::type...>;
   };
 
   /// Member K of loop L: a sum of its operand, or its computed value.
-  template <std::uint32_t L, std::size_t K, std::uint32_t I = members_v<L>[K],
+  template <std::uint32_t L, std::size_t K, std::uint32_t I = member_v(L, K),
             bool Sum = nodes::info[I].k == kind::reduction>
   struct member_of;
   template <std::uint32_t L, std::size_t K, std::uint32_t I>
   struct member_of<L, K, I, true> {
-    using type = fused::member<K, true, inner_stride_at<I>, sched.buffer[I], has_acc_at<I>, std::index_sequence<>,
+    using type = fused::member<K, true, inner_stride_at(I), sched.buffer[I], has_acc[I], std::index_sequence<>,
                                typename fx_value<L, nodes::info[I].child[0]>::type>;
   };
   template <std::uint32_t L, std::size_t K, std::uint32_t I>
   struct member_of<L, K, I, false> {
-    using type = fused::member<K, false, inner_stride_at<I>, sched.buffer[I], has_acc_at<I>,
+    using type = fused::member<K, false, inner_stride_at(I), sched.buffer[I], has_acc[I],
                                typename output_sequence<I>::type, typename fx_compute<L, I>::type>;
   };
 
@@ -833,7 +986,8 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
   }
 
   static constexpr std::array<std::uint32_t, size> count_axes{flat::count_axes_v<Ns>...};
-  static constexpr std::array<flat::text_entry, size> texts{flat::text_entry_of<typename nodes::index_t, Ns>::value...};
+  static constexpr std::array<flat::text_entry, size> texts =
+      flat::with_operands(std::array<flat::text_entry, size>{flat::text_entry_of<Ns>::value...}, nodes::info);
 
   /// Merges the extents of operand c into those of node i (rank R) being assembled in `out`.
   void merge(std::size_t i, std::size_t c, extent* out, std::array<bool, max_rank>& found) const {
@@ -911,23 +1065,25 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
     write_remaining(outs, std::index_sequence_for<Es...>{});
   }
 
+  /// Every loop in order: copies through index maps here, fused loops by fused::run_fused
+  /// (no function per loop named by the executor).
   template <class Outs, std::size_t... L>
   void run_loops(const Outs& outs, std::index_sequence<L...>) {
-    (run_loop<static_cast<std::uint32_t>(L)>(outs), ...);
+    ((sched.loops[L].copy ? copy_through_index_map<copy_place(L)>()
+                          : fused::run_fused(typename loop_ref_of<static_cast<std::uint32_t>(L), Outs>::type{}, data.data(),
+                                             shapes.data(), strides.data(), outs, team.get(), parallel_threshold, bytes)),
+     ...);
   }
-
-  template <std::uint32_t L, class Outs>
-  void run_loop(const Outs& outs) {
-    if constexpr (sched.loops[L].copy) {
-      copy_through_index_map<sched.loops[L].domain>();
-    } else {
-      fused_loop<L>(outs, std::make_index_sequence<leaf_count<L>>{}, std::make_index_sequence<member_count<L>>{});
-    }
-  }
+  /// The index map copied by loop L, or npos for a fused loop (no copy function is then made).
+  static constexpr std::uint32_t copy_place(std::size_t l) { return sched.loops[l].copy ? sched.loops[l].domain : planning::npos; }
 
   /// The index map at place M, computed from its operand.
   template <std::uint32_t M>
   void copy_through_index_map() {
+    if constexpr (M != planning::npos) copy_index_map<M>();
+  }
+  template <std::uint32_t M>
+  void copy_index_map() {
     constexpr std::uint32_t C = nodes::info[M].child[0];
     constexpr std::size_t r = nodes::info[M].shape.rank, rc = nodes::info[C].shape.rank;
     auto& s = data[M];
@@ -954,45 +1110,26 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
     else static_assert(sched.buffer[I], "ctgrad internal error: a copy reads an unbuffered node");
   }
 
-  /// Loop L: hands its rows at index 0, their strides and the extents to fused::kernel, which
-  /// runs it; then rounds its sums and counts its bytes. One function per loop, with the
-  /// per-node work written as folds over its leaves (KL) and members (KM).
+  /// The description of fused loop L for fused::run_fused (KL: its leaves, KM: its members).
+  template <std::uint32_t L, class Outs, class KL = std::make_index_sequence<leaf_count(L)>,
+            class KM = std::make_index_sequence<member_count(L)>>
+  struct loop_ref_of;
   template <std::uint32_t L, class Outs, std::size_t... KL, std::size_t... KM>
-  void fused_loop(const Outs& outs, std::index_sequence<KL...>, std::index_sequence<KM...>) {
-    constexpr std::uint32_t D = sched.loops[L].domain;
-    constexpr std::size_t R = nodes::info[D].shape.rank;
-    using kernel = fused::kernel<T, compute_t<L>, R, fused::rows<fused::rk<KL, leaf_pointer_t<L, leaf_v<L, KL>>>...>,
+  struct loop_ref_of<L, Outs, std::index_sequence<KL...>, std::index_sequence<KM...>> {
+    static constexpr std::uint32_t D = sched.loops[L].domain;
+    using kernel = fused::kernel<T, compute_t<L>, nodes::info[D].shape.rank,
+                                 fused::rows<fused::rk<KL, leaf_pointer_t<L, leaf_v(L, KL)>>...>,
                                  type_list<typename member_of<L, KM>::type...>, typename fused::out_pointers<Outs>::type>;
-    constexpr std::size_t RI = kernel::RI;
-    const extent* ext = shape(D);
-    const std::size_t total = element_count(D);
-    if (total == 0) return;
-    typename kernel::args g{};
-    for (std::size_t a = 0; a < R; ++a) g.ext[a] = ext[a].n;
-    ((static_cast<fused::rk<KL, leaf_pointer_t<L, leaf_v<L, KL>>>&>(g.base).p =
-          fused::leaf_base<leaf_pointer_t<L, leaf_v<L, KL>>, source_of<L, leaf_v<L, KL>>>(
-              data[leaf_v<L, KL>].input, data[leaf_v<L, KL>].acc.data(), data[leaf_v<L, KL>].storage.data(),
-              data[leaf_v<L, KL>].scalar)),
-     ...);
-    ((g.leaf_strides[KL] = fused::loop_strides<RI>(R, nodes::info[leaf_v<L, KL>].shape, stride(leaf_v<L, KL>))), ...);
-    (kernel::template set_base<typename member_of<L, KM>::type>(g, data[member_v<L, KM>].storage.data(),
-                                                                  data[member_v<L, KM>].acc.data(), outs),
-     ...);
-    ((g.member_strides[KM] = fused::loop_strides<RI>(R, nodes::info[member_v<L, KM>].shape, stride(member_v<L, KM>))),
-     ...);
-    kernel::run(g, total, team.get(), parallel_threshold);
-    // A reduction's sums, complete after its loop, rounded to the data type for its readers.
-    ((nodes::info[member_v<L, KM>].k == kind::reduction
-          ? fused::round_sums(data[member_v<L, KM>].storage, data[member_v<L, KM>].acc)
-          : void()),
-     ...);
-    bytes += ((element_count(leaf_v<L, KL>) * sizeof(T)) + ... + 0);
-    bytes += ((((sched.buffer[member_v<L, KM>] ? sizeof(T) : 0) +
-                (nodes::info[member_v<L, KM>].k == kind::reduction ? sizeof(A) * 2 : 0) +
-                output_count<member_v<L, KM>> * sizeof(T)) *
-               element_count(member_v<L, KM>)) +
-              ... + 0);
-  }
+    using type = std::conditional_t<sched.loops[L].copy, fused::no_loop, fused::loop_ref<
+        kernel, rank_offset[D],
+        type_list<fused::leaf_ref<KL, leaf_v(L, KL), rank_offset[leaf_v(L, KL)], nodes::info[leaf_v(L, KL)].shape.rank,
+                                  nodes::info[leaf_v(L, KL)].shape.unit_mask, source_of(L, leaf_v(L, KL)),
+                                  leaf_pointer_t<L, leaf_v(L, KL)>>...>,
+        type_list<fused::member_ref<KM, member_v(L, KM), rank_offset[member_v(L, KM)],
+                                    nodes::info[member_v(L, KM)].shape.rank, nodes::info[member_v(L, KM)].shape.unit_mask,
+                                    nodes::info[member_v(L, KM)].k == kind::reduction, sched.buffer[member_v(L, KM)],
+                                    output_count(member_v(L, KM)), typename member_of<L, KM>::type>...>>>;
+  };
 
   // -- results ------------------------------------------------------------------------------
 
@@ -1024,7 +1161,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
   template <class E>
   std::array<std::size_t, E::shape.rank> extents_of() const {
     std::array<std::size_t, E::shape.rank> e{};
-    const extent* s = shape(nodes::template index<E>);
+    const extent* s = shape(place_t<E>::value);
     for (std::size_t a = 0; a < E::shape.rank; ++a) e[a] = s[a].n;
     return e;
   }
