@@ -103,8 +103,24 @@ template <class... Ns>
 struct plan_nodes {
   using index_t = graph_index<type_list<Ns...>>;
   static constexpr std::size_t size = sizeof...(Ns);
-  static constexpr std::array<planning::node_info, sizeof...(Ns)> info{
-      planning::info_for<index_t, Ns>::value...};
+  /// Where the operand places of each node start in `operand_places` (edges in node order).
+  static constexpr std::array<std::size_t, sizeof...(Ns) + 1> operand_first = [] {
+    std::array<std::size_t, sizeof...(Ns) + 1> f{};
+    std::size_t i = 0;
+    ((f[i + 1] = f[i] + children_t<Ns>::size, ++i), ...);
+    return f;
+  }();
+  static constexpr std::array<std::uint32_t, index_t::edge_count + 1> operand_places = [] {
+    std::array<std::uint32_t, index_t::edge_count + 1> p{};
+    std::size_t e = 0;
+    const auto add = [&](const auto& places) {
+      for (std::size_t c : places) p[e++] = static_cast<std::uint32_t>(c);
+    };
+    (add(sequence_array<typename index_t::template operand_places<children_t<Ns>>::type>::value), ...);
+    return p;
+  }();
+  static constexpr std::array<planning::node_info, sizeof...(Ns)> info = planning::with_places(
+      std::array<planning::node_info, sizeof...(Ns)>{planning::info_base<Ns>::value...}, operand_first, operand_places);
   template <class N>
   static constexpr std::uint32_t index = static_cast<std::uint32_t>(index_t::template place_t<N>::value);
   template <std::size_t I>
@@ -116,7 +132,8 @@ struct plan_of;
 template <class... Ns, class... Es>
 struct plan_of<type_list<Ns...>, type_list<Es...>> {
   using nodes = plan_nodes<Ns...>;
-  static constexpr std::array<std::uint32_t, sizeof...(Es)> outputs{nodes::template index<Es>...};
+  static constexpr std::array<std::uint32_t, sizeof...(Es)> outputs{
+      static_cast<std::uint32_t>(nodes::index_t::template place_t<Es>::value)...};
   static constexpr planning::schedule<sizeof...(Ns)> sched = planning::make_schedule(nodes::info, outputs);
 
   /// The members of loop L (topological order), as indices.
