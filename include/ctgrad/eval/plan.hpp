@@ -840,6 +840,102 @@ void run_fused(loop_ref<Kernel, DomainOff, type_list<Lf...>, type_list<Mb...>>, 
 
 }  // namespace fused
 
+namespace fused {
+
+// The descriptions of loops, per loop and node, as class templates at namespace scope taking
+// the executor X as one type argument: a member class template of the executor would be
+// instantiated with the executor's own arguments (the pack of every node) substituted again for
+// each specialization, O(nodes) memory and time each (GCC 12: 60% of an L = 16 compile).
+
+/// The type loop L computes in, and the row type through which it reads leaf I.
+template <class X, std::uint32_t L>
+using compute_type = std::conditional_t<X::precise(L), typename X::A, typename X::value_type>;
+template <class X, std::uint32_t L, std::uint32_t I>
+using leaf_pointer_type =
+    std::conditional_t<X::source_of(L, I) == source::count, compute_type<X, L>,
+                       std::conditional_t<X::source_of(L, I) == source::acc, const typename X::A*, const typename X::value_type*>>;
+
+template <class X, std::uint32_t I, class S = std::make_index_sequence<X::output_count(I)>>
+struct output_sequence;
+template <class X, std::uint32_t I, std::size_t... K>
+struct output_sequence<X, I, std::index_sequence<K...>> {
+  using type = std::index_sequence<X::output_position(I, K)...>;
+};
+
+/// The fused expression of node I read in loop L: a leaf, a count, a constant, or computed.
+enum class read { leaf, count, constant, computed };
+template <class X, std::uint32_t L, std::uint32_t I, read How = X::read_of(I)>
+struct fx_value;
+/// Node I computed from its operands (a broadcast: its operand's value).
+template <class X, std::uint32_t L, std::uint32_t I, bool Broadcast = X::nodes::info[I].k == planning::kind::broadcast,
+          class Cs = children_t<typename X::nodes::template type<I>>>
+struct fx_compute;
+template <class X, std::uint32_t L, std::uint32_t I>
+struct fx_value<X, L, I, read::constant> {
+  using type = constant<typename X::nodes::template type<I>>;
+};
+template <class X, std::uint32_t L, std::uint32_t I>
+struct fx_value<X, L, I, read::count> {
+  using type = count<X::leaf_position(L, I), leaf_pointer_type<X, L, I>>;
+};
+template <class X, std::uint32_t L, std::uint32_t I>
+struct fx_value<X, L, I, read::leaf> {
+  using type = leaf<X::leaf_position(L, I), leaf_pointer_type<X, L, I>, X::inner_stride_at(I)>;
+};
+template <class X, std::uint32_t L, std::uint32_t I>
+struct fx_value<X, L, I, read::computed> {
+  using type = typename fx_compute<X, L, I>::type;
+};
+template <class X, std::uint32_t L, std::uint32_t I, class C0, class... Cs>
+struct fx_compute<X, L, I, true, type_list<C0, Cs...>> {
+  using type = typename fx_value<X, L, X::template place_t<C0>::value>::type;
+};
+template <class X, std::uint32_t L, std::uint32_t I, class... Cs>
+struct fx_compute<X, L, I, false, type_list<Cs...>> {
+  using type = apply<typename X::nodes::template type<I>::op, typename fx_value<X, L, X::template place_t<Cs>::value>::type...>;
+};
+
+/// Member K of loop L: a sum of its operand, or its computed value.
+template <class X, std::uint32_t L, std::size_t K, std::uint32_t I = X::member_v(L, K),
+          bool Sum = X::nodes::info[I].k == planning::kind::reduction>
+struct member_of;
+template <class X, std::uint32_t L, std::size_t K, std::uint32_t I>
+struct member_of<X, L, K, I, true> {
+  using type = member<K, true, X::inner_stride_at(I), X::sched.buffer[I], X::has_acc[I], std::index_sequence<>,
+                      typename fx_value<X, L, X::nodes::info[I].child[0]>::type>;
+};
+template <class X, std::uint32_t L, std::size_t K, std::uint32_t I>
+struct member_of<X, L, K, I, false> {
+  using type = member<K, false, X::inner_stride_at(I), X::sched.buffer[I], X::has_acc[I],
+                      typename output_sequence<X, I>::type, typename fx_compute<X, L, I>::type>;
+};
+
+/// The description of fused loop L for run_fused (KL: its leaves, KM: its members).
+template <class X, std::uint32_t L, class Outs, class KL = std::make_index_sequence<X::leaf_count(L)>,
+          class KM = std::make_index_sequence<X::member_count(L)>>
+struct loop_ref_of;
+template <class X, std::uint32_t L, class Outs, std::size_t... KL, std::size_t... KM>
+struct loop_ref_of<X, L, Outs, std::index_sequence<KL...>, std::index_sequence<KM...>> {
+  static constexpr const auto& info = X::nodes::info;
+  static constexpr std::uint32_t D = X::sched.loops[L].domain;
+  using kernel_t = kernel<typename X::value_type, compute_type<X, L>, info[D].shape.rank,
+                          rows<rk<KL, leaf_pointer_type<X, L, X::leaf_v(L, KL)>>...>,
+                          type_list<typename member_of<X, L, KM>::type...>, typename out_pointers<Outs>::type>;
+  using type = std::conditional_t<
+      X::sched.loops[L].copy, no_loop,
+      loop_ref<kernel_t, X::rank_offset[D],
+               type_list<leaf_ref<KL, X::leaf_v(L, KL), X::rank_offset[X::leaf_v(L, KL)], info[X::leaf_v(L, KL)].shape.rank,
+                                  info[X::leaf_v(L, KL)].shape.unit_mask, X::source_of(L, X::leaf_v(L, KL)),
+                                  leaf_pointer_type<X, L, X::leaf_v(L, KL)>>...>,
+               type_list<member_ref<KM, X::member_v(L, KM), X::rank_offset[X::member_v(L, KM)],
+                                    info[X::member_v(L, KM)].shape.rank, info[X::member_v(L, KM)].shape.unit_mask,
+                                    info[X::member_v(L, KM)].k == planning::kind::reduction,
+                                    X::sched.buffer[X::member_v(L, KM)], X::output_count(X::member_v(L, KM)),
+                                    typename member_of<X, L, KM>::type>...>>>;
+};
+
+}  // namespace fused
+
 /// The state of a plan: extents, strides and data per unique node, in arrays indexed by
 /// topological position (flat, above), and the byte count of the last run.
 template <class T, class Order, class Outputs>
@@ -848,6 +944,7 @@ struct executor;
 template <class T, class... Ns, class... Es>
 struct executor<T, type_list<Ns...>, type_list<Es...>> {
   using A = accumulator_t<T>;
+  using value_type = T;
   using plan = plan_of<type_list<Ns...>, type_list<Es...>>;
   using nodes = typename plan::nodes;
   static constexpr const auto& sched = plan::sched;
@@ -895,9 +992,6 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
            : has_acc[i] && precise(l)        ? fused::source::acc
                                              : fused::source::storage;
   }
-  template <std::uint32_t L, std::uint32_t I>
-  using leaf_pointer_t = std::conditional_t<source_of(L, I) == fused::source::count, compute_t<L>,
-                                            std::conditional_t<source_of(L, I) == fused::source::acc, const A*, const T*>>;
   /// Stride of node i along the innermost axis of a loop: 1, or 0 where it is broadcast.
   static constexpr std::size_t inner_stride_at(std::uint32_t i) {
     return (nodes::info[i].shape.rank == 0 || nodes::info[i].shape.is_unit(nodes::info[i].shape.rank - 1)) ? 0 : 1;
@@ -924,66 +1018,13 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
       if (plan::outputs[e] == i && k-- == 0) return e;
     return plan::outputs.size();
   }
-  template <std::uint32_t I, class S = std::make_index_sequence<output_count(I)>>
-  struct output_sequence;
-  template <std::uint32_t I, std::size_t... K>
-  struct output_sequence<I, std::index_sequence<K...>> {
-    using type = std::index_sequence<output_position(I, K)...>;
-  };
-
-  /// The fused expression of node I read in loop L: a leaf, a count, a constant, or computed.
-  enum class read { leaf, count, constant, computed };
-  static constexpr read read_of(std::uint32_t i) {
-    return nodes::info[i].k == kind::constant                         ? read::constant
-           : nodes::info[i].k == kind::count                          ? read::count
-           : (nodes::info[i].k == kind::input || sched.buffer[i])     ? read::leaf
-                                                                      : read::computed;
+  /// The fused expression of node i read in a loop: a leaf, a count, a constant, or computed.
+  static constexpr fused::read read_of(std::uint32_t i) {
+    return nodes::info[i].k == kind::constant                     ? fused::read::constant
+           : nodes::info[i].k == kind::count                      ? fused::read::count
+           : (nodes::info[i].k == kind::input || sched.buffer[i]) ? fused::read::leaf
+                                                                  : fused::read::computed;
   }
-  template <std::uint32_t L, std::uint32_t I, read How = read_of(I)>
-  struct fx_value;
-  /// Node I computed from its operands (a broadcast: its operand's value).
-  template <std::uint32_t L, std::uint32_t I, bool Broadcast = nodes::info[I].k == kind::broadcast,
-            class Cs = children_t<typename nodes::template type<I>>>
-  struct fx_compute;
-  template <std::uint32_t L, std::uint32_t I>
-  struct fx_value<L, I, read::constant> {
-    using type = fused::constant<typename nodes::template type<I>>;
-  };
-  template <std::uint32_t L, std::uint32_t I>
-  struct fx_value<L, I, read::count> {
-    using type = fused::count<leaf_position(L, I), leaf_pointer_t<L, I>>;
-  };
-  template <std::uint32_t L, std::uint32_t I>
-  struct fx_value<L, I, read::leaf> {
-    using type = fused::leaf<leaf_position(L, I), leaf_pointer_t<L, I>, inner_stride_at(I)>;
-  };
-  template <std::uint32_t L, std::uint32_t I>
-  struct fx_value<L, I, read::computed> {
-    using type = typename fx_compute<L, I>::type;
-  };
-  template <std::uint32_t L, std::uint32_t I, class C0, class... Cs>
-  struct fx_compute<L, I, true, type_list<C0, Cs...>> {
-    using type = typename fx_value<L, place_t<C0>::value>::type;
-  };
-  template <std::uint32_t L, std::uint32_t I, class... Cs>
-  struct fx_compute<L, I, false, type_list<Cs...>> {
-    using type = fused::apply<typename nodes::template type<I>::op, typename fx_value<L, place_t<Cs>::value>::type...>;
-  };
-
-  /// Member K of loop L: a sum of its operand, or its computed value.
-  template <std::uint32_t L, std::size_t K, std::uint32_t I = member_v(L, K),
-            bool Sum = nodes::info[I].k == kind::reduction>
-  struct member_of;
-  template <std::uint32_t L, std::size_t K, std::uint32_t I>
-  struct member_of<L, K, I, true> {
-    using type = fused::member<K, true, inner_stride_at(I), sched.buffer[I], has_acc[I], std::index_sequence<>,
-                               typename fx_value<L, nodes::info[I].child[0]>::type>;
-  };
-  template <std::uint32_t L, std::size_t K, std::uint32_t I>
-  struct member_of<L, K, I, false> {
-    using type = fused::member<K, false, inner_stride_at(I), sched.buffer[I], has_acc[I],
-                               typename output_sequence<I>::type, typename fx_compute<L, I>::type>;
-  };
 
   // -- binding and shapes ------------------------------------------------------------------
 
@@ -1087,7 +1128,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
   template <class Outs, std::size_t... L>
   void run_loops(const Outs& outs, std::index_sequence<L...>) {
     ((sched.loops[L].copy ? copy_through_index_map<copy_place(L)>()
-                          : fused::run_fused(typename loop_ref_of<static_cast<std::uint32_t>(L), Outs>::type{}, data.data(),
+                          : fused::run_fused(typename fused::loop_ref_of<executor, static_cast<std::uint32_t>(L), Outs>::type{}, data.data(),
                                              shapes.data(), strides.data(), outs, team.get(), parallel_threshold, bytes)),
      ...);
   }
@@ -1127,26 +1168,6 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
     else static_assert(sched.buffer[I], "ctgrad internal error: a copy reads an unbuffered node");
   }
 
-  /// The description of fused loop L for fused::run_fused (KL: its leaves, KM: its members).
-  template <std::uint32_t L, class Outs, class KL = std::make_index_sequence<leaf_count(L)>,
-            class KM = std::make_index_sequence<member_count(L)>>
-  struct loop_ref_of;
-  template <std::uint32_t L, class Outs, std::size_t... KL, std::size_t... KM>
-  struct loop_ref_of<L, Outs, std::index_sequence<KL...>, std::index_sequence<KM...>> {
-    static constexpr std::uint32_t D = sched.loops[L].domain;
-    using kernel = fused::kernel<T, compute_t<L>, nodes::info[D].shape.rank,
-                                 fused::rows<fused::rk<KL, leaf_pointer_t<L, leaf_v(L, KL)>>...>,
-                                 type_list<typename member_of<L, KM>::type...>, typename fused::out_pointers<Outs>::type>;
-    using type = std::conditional_t<sched.loops[L].copy, fused::no_loop, fused::loop_ref<
-        kernel, rank_offset[D],
-        type_list<fused::leaf_ref<KL, leaf_v(L, KL), rank_offset[leaf_v(L, KL)], nodes::info[leaf_v(L, KL)].shape.rank,
-                                  nodes::info[leaf_v(L, KL)].shape.unit_mask, source_of(L, leaf_v(L, KL)),
-                                  leaf_pointer_t<L, leaf_v(L, KL)>>...>,
-        type_list<fused::member_ref<KM, member_v(L, KM), rank_offset[member_v(L, KM)],
-                                    nodes::info[member_v(L, KM)].shape.rank, nodes::info[member_v(L, KM)].shape.unit_mask,
-                                    nodes::info[member_v(L, KM)].k == kind::reduction, sched.buffer[member_v(L, KM)],
-                                    output_count(member_v(L, KM)), typename member_of<L, KM>::type>...>>>;
-  };
 
   // -- results ------------------------------------------------------------------------------
 
