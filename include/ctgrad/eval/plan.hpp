@@ -72,12 +72,6 @@ inline std::string describe(const extent& e) {
   return fmt::format("input '{}' axis {} has extent {}", e.input, e.axis, e.n);
 }
 
-template <class E>
-[[noreturn]] void throw_mismatch(const extent& a, const extent& b) {
-  throw shape_error(fmt::format("ctgrad: extents do not match in `{}`: {}, but {}", ctgrad::to_text(E{}),
-                                describe(a), describe(b)));
-}
-
 /// The binding type for input `Name` among `Bs...`, as hana::just(type) or hana::nothing.
 template <fixed_string Name, class... Bs>
 constexpr auto find_binding() {
@@ -114,8 +108,24 @@ template <class... Ns>
 struct plan_nodes {
   using index_t = graph_index<type_list<Ns...>>;
   static constexpr std::size_t size = sizeof...(Ns);
-  static constexpr std::array<planning::node_info, sizeof...(Ns)> info{
-      planning::info_for<index_t, Ns>::value...};
+  /// Where the operand places of each node start in `operand_places` (edges in node order).
+  static constexpr std::array<std::size_t, sizeof...(Ns) + 1> operand_first = [] {
+    std::array<std::size_t, sizeof...(Ns) + 1> f{};
+    std::size_t i = 0;
+    ((f[i + 1] = f[i] + children_t<Ns>::size, ++i), ...);
+    return f;
+  }();
+  static constexpr std::array<std::uint32_t, index_t::edge_count + 1> operand_places = [] {
+    std::array<std::uint32_t, index_t::edge_count + 1> p{};
+    std::size_t e = 0;
+    const auto add = [&](const auto& places) {
+      for (std::size_t c : places) p[e++] = static_cast<std::uint32_t>(c);
+    };
+    (add(sequence_array<typename index_t::template operand_places<children_t<Ns>>::type>::value), ...);
+    return p;
+  }();
+  static constexpr std::array<planning::node_info, sizeof...(Ns)> info = planning::with_places(
+      std::array<planning::node_info, sizeof...(Ns)>{planning::info_base<Ns>::value...}, operand_first, operand_places);
   template <class N>
   static constexpr std::uint32_t index = static_cast<std::uint32_t>(index_t::template place_t<N>::value);
   template <std::size_t I>
@@ -127,7 +137,8 @@ struct plan_of;
 template <class... Ns, class... Es>
 struct plan_of<type_list<Ns...>, type_list<Es...>> {
   using nodes = plan_nodes<Ns...>;
-  static constexpr std::array<std::uint32_t, sizeof...(Es)> outputs{nodes::template index<Es>...};
+  static constexpr std::array<std::uint32_t, sizeof...(Es)> outputs{
+      static_cast<std::uint32_t>(nodes::index_t::template place_t<Es>::value)...};
   static constexpr planning::schedule<sizeof...(Ns)> sched = planning::make_schedule(nodes::info, outputs);
 
   /// The members of loop L (topological order), as indices.
@@ -202,205 +213,974 @@ struct plan_of<type_list<Ns...>, type_list<Es...>> {
   using domain_t = typename nodes::template type<sched.loops[L].domain>;
 };
 
-/// Per node: its run-time shape and strides; for an input, the bound data; for a node with a
-/// buffer, its values; for a reduction, also its sums in the accumulator type.
-template <class T, class N>
-struct slot {
-  static constexpr std::size_t rank = N::shape.rank;
-  runtime_shape<rank> shape{};
-  std::array<std::size_t, rank> strides{};
+/// The fused loops, written against small descriptions of one loop rather than against node
+/// types. GCC 12 gives every instantiated function a mangled name, and the substitution search
+/// of its mangler makes a name cost time quadratic in the number of distinct types in it: a
+/// function per node and loop named by the executor (whose name lists every node) or by deep
+/// node types made compile time grow with the cube of the graph size (37% of the time of an
+/// 8-block network went to mangle_decl). Here a loop is described by its leaves (row pointers
+/// indexed by position), the fused expression of each member (ops over leaf positions and
+/// constants) and integer flags; those names grow with one loop's fused subtree only.
+namespace fused {
+
+/// Leaf K of a loop as the loop reads it: a row pointer P (to the data or the accumulator
+/// type), or for a count its value (P is then the compute type).
+template <std::size_t K, class P>
+struct rk {
+  static constexpr std::size_t index = K;
+  P p{};
+};
+template <class... Rk>
+struct rows : Rk... {};
+
+/// Fused expressions: a leaf's row K read at inner stride S (0: broadcast along the innermost
+/// axis, 1: contiguous), a count's value, a constant node, an op applied to operands.
+template <std::size_t K, class P, std::size_t S>
+struct leaf {};
+template <std::size_t K, class P>
+struct count {};
+template <class C>
+struct constant {};
+template <class Op, class... X>
+struct apply {};
+
+/// The value of fused expression X at inner index j, in the compute type CT.
+template <class CT, class X>
+struct fx;
+template <class CT, std::size_t K, class P, std::size_t S>
+struct fx<CT, leaf<K, P, S>> {
+  template <class Rows>
+  static CT get(const Rows& r, std::size_t j) {
+    return static_cast<CT>(static_cast<const rk<K, P>&>(r).p[S * j]);
+  }
+};
+template <class CT, std::size_t K, class P>
+struct fx<CT, count<K, P>> {
+  template <class Rows>
+  static CT get(const Rows& r, std::size_t) {
+    return static_cast<const rk<K, P>&>(r).p;
+  }
+};
+template <class CT, class C>
+struct fx<CT, constant<C>> {
+  template <class Rows>
+  static CT get(const Rows&, std::size_t) {
+    return C::value.template as<CT>();
+  }
+};
+template <class CT, class Op, class... X>
+struct fx<CT, apply<Op, X...>> {
+  template <class Rows>
+  static CT get(const Rows& r, std::size_t j) {
+    return static_cast<CT>(Op::apply(fx<CT, X>::get(r, j)...));
+  }
+};
+
+/// Member K of a loop: a sum (into its accumulator row, or a running sum when its innermost
+/// stride is 0) of X, or X stored into its buffer (Buf), its accumulator-type values (Acc) and
+/// the requested outputs at positions Pos.
+template <std::size_t K, bool Sum, std::size_t Stride, bool Buf, bool Acc, class Pos, class X>
+struct member {
+  static constexpr std::size_t index = K;
+  static constexpr bool sum = Sum, buf = Buf, acc = Acc;
+  static constexpr std::size_t stride = Stride;
+  using pos = Pos;
+  using x = X;
+};
+
+/// Where a loop writes member K: its buffer row, or for a sum its accumulator row and a running
+/// sum; and the rows of the outputs it is (OutPtrs: a std::tuple of a pointer per output).
+template <std::size_t K, class T, class A, class OutPtrs>
+struct dk {
+  T* buf = nullptr;
+  A* acc = nullptr;
+  A sum{};
+  OutPtrs out{};
+};
+template <class... Dk>
+struct dests : Dk... {};
+
+/// A pointer plus an offset; a count's value stays as it is.
+template <class U>
+const U* add_offset(const U* p, std::size_t off) {
+  return p + off;
+}
+template <class V>
+  requires std::is_arithmetic_v<V>
+V add_offset(V v, std::size_t) {
+  return v;
+}
+
+/// How a loop reads a leaf: the bound input, the accumulator-type values, the buffer, a count.
+enum class source : std::uint8_t { input, acc, storage, count };
+template <class P, source S, class T, class A>
+P leaf_base(const T* input, const A* acc, const T* storage, T scalar) {
+  if constexpr (S == source::input) return input;
+  else if constexpr (S == source::acc) return acc;
+  else if constexpr (S == source::storage) return storage;
+  else return static_cast<P>(scalar);
+}
+
+/// The strides, along each axis of a loop of rank R, of a node of static shape `sh` and
+/// strides `st`, right-aligned; 0 along the axes it is broadcast over.
+template <std::size_t RI>
+std::array<std::size_t, RI> loop_strides(std::size_t R, const static_shape& sh, const std::size_t* st) {
+  std::array<std::size_t, RI> out{};
+  for (std::size_t j = 0; j < sh.rank; ++j)
+    if (!sh.is_unit(j)) out[j + R - sh.rank] = st[j];
+  return out;
+}
+
+template <class T, class A>
+void round_sums(std::vector<T>& storage, const std::vector<A>& acc) {
+  for (std::size_t i = 0; i < acc.size(); ++i) storage[i] = static_cast<T>(acc[i]);
+}
+
+/// One fused loop of rank R computing in CT: leaves Rk..., members Ms.... LoadsFirst: no
+/// member reads another member's buffer back, so every value of an iteration can be computed
+/// before anything is stored (which lets the compiler share subexpressions between members: a
+/// store through a pointer could otherwise alias what a later member loads).
+template <class T, class CT, std::size_t R, class Rows, class Members, class OutPtrs, bool LoadsFirst>
+struct kernel;
+template <class T, class CT, std::size_t R, class... Rk, class... Ms, class OutPtrs, bool LoadsFirst>
+struct kernel<T, CT, R, rows<Rk...>, type_list<Ms...>, OutPtrs, LoadsFirst> {
+  using A = accumulator_t<T>;
+  using rows_t = rows<Rk...>;
+  using dests_t = dests<dk<Ms::index, T, A, OutPtrs>...>;
+  static constexpr std::size_t rank = R;
+  static constexpr std::size_t RI = R == 0 ? 1 : R;
+  using index_t = std::array<std::size_t, RI>;
+
+  /// What the executor hands over: leaf rows and member rows at index 0, their strides along
+  /// the loop's axes, and the loop's extents.
+  struct args {
+    rows_t base{};
+    std::array<index_t, sizeof...(Rk)> leaf_strides{};
+    dests_t dest_base{};
+    std::array<index_t, sizeof...(Ms)> member_strides{};
+    index_t ext{};
+  };
+
+  /// Offset of the row at outer index idx, for a node with loop strides st.
+  static std::size_t offset(const index_t& idx, const index_t& st) {
+    std::size_t off = 0;
+    for (std::size_t a = 0; a + 1 < R; ++a) off += idx[a] * st[a];
+    return off;
+  }
+
+  template <class M, class Outs>
+  static void set_base(args& g, T* storage, A* acc, const Outs& outs) {
+    auto& b = static_cast<dk<M::index, T, A, OutPtrs>&>(g.dest_base);
+    if constexpr (M::sum) {
+      b.acc = acc;
+    } else if constexpr (M::buf) {
+      b.buf = storage;
+      if constexpr (M::acc) b.acc = acc;
+    }
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((std::get<I>(b.out) = std::get<I>(outs).data), ...);
+    }(typename M::pos{});
+  }
+
+  template <class M>
+  static void set_dest(dests_t& d, const args& g, const index_t& idx) {
+    auto& dm = static_cast<dk<M::index, T, A, OutPtrs>&>(d);
+    const auto& b = static_cast<const dk<M::index, T, A, OutPtrs>&>(g.dest_base);
+    const std::size_t off = offset(idx, g.member_strides[M::index]);
+    if constexpr (M::sum) {
+      dm.acc = b.acc + off;
+    } else if constexpr (M::buf) {
+      dm.buf = b.buf + off;
+      if constexpr (M::acc) dm.acc = b.acc + off;
+    }
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((std::get<I>(dm.out) = std::get<I>(b.out) + off), ...);
+    }(typename M::pos{});
+  }
+
+  /// What member M contributes at inner index j: a summand (in the accumulator type), or a value.
+  template <class M>
+  using value_t = std::conditional_t<M::sum, A, CT>;
+  template <class M>
+  static value_t<M> value(const rows_t& r, std::size_t j) {
+    return static_cast<value_t<M>>(fx<CT, typename M::x>::get(r, j));  // sums in the accumulator type
+  }
+  /// Adds member M's contribution to its sum, or stores its value where it goes.
+  template <class M>
+  static void store(dests_t& d, value_t<M> v, std::size_t j) {
+    auto& dm = static_cast<dk<M::index, T, A, OutPtrs>&>(d);
+    if constexpr (M::sum) {
+      if constexpr (M::stride == 0) dm.sum += v;
+      else dm.acc[j] += v;
+    } else {
+      if constexpr (M::buf) dm.buf[j] = static_cast<T>(v);
+      if constexpr (M::acc) dm.acc[j] = v;
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        ((std::get<I>(dm.out)[j] = static_cast<std::remove_cvref_t<decltype(*std::get<I>(dm.out))>>(v)), ...);
+      }(typename M::pos{});
+    }
+  }
+
+  template <class M>
+  static void flush(dests_t& d) {
+    if constexpr (M::sum && M::stride == 0) {
+      auto& dm = static_cast<dk<M::index, T, A, OutPtrs>&>(d);
+      dm.acc[0] += dm.sum;
+      dm.sum = A(0);
+    }
+  }
+
+  template <std::size_t... I, class V>
+  static void store_all(dests_t& d, const V& v, std::size_t j, std::index_sequence<I...>) {
+    (store<Ms>(d, std::get<I>(v), j), ...);
+  }
+
+  static void inner_loop(const rows_t& r, dests_t& d, std::size_t j0, std::size_t j1) {
+    if constexpr (LoadsFirst) {
+      CTGRAD_INDEPENDENT_ITERATIONS
+      for (std::size_t j = j0; j < j1; ++j) {
+        const std::tuple<value_t<Ms>...> v{value<Ms>(r, j)...};
+        store_all(d, v, j, std::index_sequence_for<Ms...>{});
+      }
+    } else {
+      CTGRAD_INDEPENDENT_ITERATIONS
+      for (std::size_t j = j0; j < j1; ++j) (store<Ms>(d, value<Ms>(r, j), j), ...);
+    }
+    (flush<Ms>(d), ...);
+  }
+
+  /// Sums over four rows at once (see rows_loop): every member is a sum along rows.
+  static void four_rows_loop(const std::array<rows_t, 4>& q, dests_t& d, std::size_t j0, std::size_t j1) {
+    CTGRAD_INDEPENDENT_ITERATIONS
+    for (std::size_t j = j0; j < j1; ++j) {
+      const std::tuple<value_t<Ms>...> v{
+          ((value<Ms>(q[0], j) + value<Ms>(q[1], j)) + (value<Ms>(q[2], j) + value<Ms>(q[3], j)))...};
+      store_all(d, v, j, std::index_sequence_for<Ms...>{});
+    }
+  }
+  /// A loop that only sums over rows (per-feature sums of an m x n domain) takes four rows at a
+  /// time: each accumulator is then loaded and stored once per four rows, and the four values
+  /// are added pairwise first. The grouping depends on the row only, so a split of the columns
+  /// between threads sums in the same order.
+  static constexpr bool four_rows = R == 2 && ((Ms::sum && Ms::stride == 1) && ...);
+
+  /// Rows [r0, r1) of the loop's domain (rows: every index of the outer axes, in row-major
+  /// order), columns [c0, c1) of the innermost axis.
+  static void rows_loop(const args& g, std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1) {
+    rows_t r = g.base;  // counts keep their values; row pointers are set for every row
+    dests_t d{};
+    index_t idx{};
+    if constexpr (R > 1) {  // the outer index of row r0
+      std::size_t rest = r0;
+      for (std::size_t a = R - 1; a-- > 0;) {
+        idx[a] = rest % g.ext[a];
+        rest /= g.ext[a];
+      }
+    }
+    std::size_t row_index = r0;
+    if constexpr (four_rows) {
+      std::array<rows_t, 4> q{g.base, g.base, g.base, g.base};
+      for (; row_index + 4 <= r1; row_index += 4) {
+        (set_dest<Ms>(d, g, idx), ...);
+        for (auto& qk : q) {
+          ((static_cast<Rk&>(qk).p = add_offset(static_cast<const Rk&>(g.base).p, offset(idx, g.leaf_strides[Rk::index]))),
+           ...);
+          ++idx[0];
+        }
+        four_rows_loop(q, d, c0, c1);
+      }
+    }
+    for (; row_index < r1; ++row_index) {
+      ((static_cast<Rk&>(r).p = add_offset(static_cast<const Rk&>(g.base).p, offset(idx, g.leaf_strides[Rk::index]))),
+       ...);
+      (set_dest<Ms>(d, g, idx), ...);
+      inner_loop(r, d, c0, c1);
+      if constexpr (R > 1) {
+        for (std::size_t a = R - 1; a-- > 0;) {
+          if (++idx[a] < g.ext[a]) break;
+          idx[a] = 0;
+        }
+      }
+    }
+  }
+
+  /// Runs the loop over `total` elements, split between the threads of `team` (if any) when
+  /// it is big enough to pay for the hand-over. Without sums, by rows: each thread streams its
+  /// own contiguous block. With sums along the outer axes only, by columns of the innermost
+  /// axis (multiples of 16): each thread then owns its columns of every accumulator, and each
+  /// column is summed in the same order as on one thread. Sums along the innermost axis: one
+  /// thread.
+  static void run(const args& g, std::size_t total, thread_team* team, std::size_t threshold) {
+    const std::size_t inner = R == 0 ? 1 : g.ext[R - 1];
+    constexpr bool has_sums = (Ms::sum || ...);
+    constexpr bool by_columns = R > 0 && has_sums && ((!Ms::sum || Ms::stride == 1) && ...);
+    const std::size_t rows_count = total / inner;
+    std::size_t parts = 1;
+    if (team && total >= threshold) {
+      if constexpr (!has_sums) parts = std::min(team->size(), rows_count);
+      else if constexpr (by_columns) parts = std::min(team->size(), inner / 16);
+    }
+    if (parts <= 1) {
+      rows_loop(g, 0, inner, 0, rows_count);
+    } else {
+      auto part = [&](std::size_t p) {
+        if constexpr (!has_sums) {
+          const std::size_t r0 = rows_count * p / parts, r1 = rows_count * (p + 1) / parts;
+          rows_loop(g, 0, inner, r0, r1);
+        } else {
+          const std::size_t chunk = (inner / parts + 15) / 16 * 16;
+          const std::size_t c0 = std::min(inner, p * chunk), c1 = p + 1 == parts ? inner : std::min(inner, c0 + chunk);
+          rows_loop(g, c0, c1, 0, rows_count);
+        }
+      };
+      team->run(parts, part);
+    }
+  }
+};
+
+/// The pointer types of a tuple of output views.
+template <class Outs>
+struct out_pointers;
+template <class... Os>
+struct out_pointers<std::tuple<Os...>> {
+  using type = std::tuple<typename Os::element_type*...>;
+};
+
+/// How many of `outputs` are node i, and at which positions.
+template <std::size_t E>
+constexpr std::size_t count_of(const std::array<std::uint32_t, E>& outputs, std::uint32_t i) {
+  std::size_t c = 0;
+  for (std::uint32_t o : outputs) c += o == i;
+  return c;
+}
+template <std::size_t C, std::size_t E>
+constexpr std::array<std::size_t, C> positions_of(const std::array<std::uint32_t, E>& outputs, std::uint32_t i) {
+  std::array<std::size_t, C> pos{};
+  std::size_t k = 0;
+  for (std::size_t e = 0; e < E; ++e)
+    if (outputs[e] == i) pos[k++] = e;
+  return pos;
+}
+
+}  // namespace fused
+
+/// Per node, what a run keeps besides its extents and strides: for an input, the bound data;
+/// for a node with a buffer, its values; for a reduction, also its sums in the accumulator
+/// type; for a count, its value.
+template <class T>
+struct node_data {
   const T* input = nullptr;
   std::vector<T> storage;
   std::vector<accumulator_t<T>> acc;
   T scalar{};
 };
 
-/// The row pointer (or, for a count, the value) a fused loop reads leaf L through: P is a
-/// pointer to the data type or to the accumulator type, or the value type of a count.
-template <class P, class L>
-struct row {
-  P p{};
-};
-template <class... Rs>
-struct rows : Rs... {};
+/// The executor keeps its per-node state in arrays indexed by topological position, and does
+/// its per-node work (shapes, buffers) in loops over the planner's table at run time: a
+/// function per node would be named by the executor (every node) and cost GCC's mangler time
+/// growing with the square of the graph's size, per node. What needs a node's type at compile
+/// time (its binding, its text in an error message) is named by that node only.
+namespace flat {
 
-/// Where a fused loop writes member M: its buffer row, or for a reduction its accumulator row
-/// and a running sum when the innermost axis is reduced; and the rows of the outputs it is.
-template <class T, class M, class Outs, class Es>
-struct dest;
-template <class T, class M, class... Os, class... Es>
-struct dest<T, M, std::tuple<Os...>, type_list<Es...>> {
-  T* buf = nullptr;
-  accumulator_t<T>* acc = nullptr;
-  accumulator_t<T> sum{};
-  std::tuple<typename Os::element_type*...> out{};
-};
-template <class T, class Ms, class Outs, class Es>
-struct dests;
-template <class T, class... Ms, class Outs, class Es>
-struct dests<T, type_list<Ms...>, Outs, Es> : dest<T, Ms, Outs, Es>... {};
+/// Where the extents and strides of the node at each place start in one array of all of them.
+template <std::size_t S>
+constexpr std::array<std::size_t, S + 1> rank_offsets(const std::array<planning::node_info, S>& info) {
+  std::array<std::size_t, S + 1> off{};
+  for (std::size_t i = 0; i < S; ++i) off[i + 1] = off[i] + info[i].shape.rank;
+  return off;
+}
 
-/// The state of a plan: a slot per unique node (as base classes rather than a std::tuple,
-/// whose constructor constraints cost GCC 12 compile time exponential in the nesting depth of
-/// node types), and the byte count of the last run.
+/// Nodes whose values exist in the accumulator type: sums, and buffers of loops that compute
+/// in it (see executor::precise).
+template <std::size_t S>
+constexpr std::array<bool, S> acc_table(const std::array<planning::node_info, S>& info,
+                                        const planning::schedule<S>& sched) {
+  std::array<bool, S> t{};
+  for (std::size_t i = 0; i < S; ++i) {
+    const auto& l = sched.loops[sched.loop[i]];
+    const bool precise = !l.copy && info[l.domain].shape.unit_mask != 0;
+    t[i] = info[i].k == planning::kind::reduction || (sched.buffer[i] && sched.member[i] && precise);
+  }
+  return t;
+}
+
+template <std::size_t S>
+constexpr std::size_t count_kind(const std::array<planning::node_info, S>& info, planning::kind k) {
+  std::size_t c = 0;
+  for (const auto& n : info) c += n.k == k;
+  return c;
+}
+template <std::size_t C, std::size_t S>
+constexpr std::array<std::size_t, C> places_of_kind(const std::array<planning::node_info, S>& info, planning::kind k) {
+  std::array<std::size_t, C> p{};
+  std::size_t c = 0;
+  for (std::size_t i = 0; i < S; ++i)
+    if (info[i].k == k) p[c++] = i;
+  return p;
+}
+
+/// The axes a count multiplies the extents of, as a bit mask.
+template <class List>
+constexpr std::uint32_t axes_mask(const List& axes) {
+  std::uint32_t m = 0;
+  for (std::size_t a : axes) m |= std::uint32_t{1} << a;
+  return m;
+}
+template <class N>
+inline constexpr std::uint32_t count_axes_v = 0;
+template <class Op, class... Args>
+  requires(planning::kind_v<node<Op, Args...>> == planning::kind::count)
+inline constexpr std::uint32_t count_axes_v<node<Op, Args...>> = axes_mask(Op::axes_list());
+
+/// What the text of a node is made of (ctgrad::to_text, expr/text.hpp), in a table indexed by
+/// place: an error message renders a node's text from it at run time, so that no text
+/// function is instantiated per node and named by its (deep) type. Inputs and constants: their
+/// text; nodes: their op's symbol, precedence and notation, and their operands' places.
+struct text_entry {
+  std::string (*symbol)() = nullptr;
+  int prec = precedence::atom;
+  bool leaf = true;
+  notation how = notation::call;
+  std::uint32_t arity = 0;
+  std::array<std::uint32_t, planning::max_arity> operand{};
+};
+template <class N>
+struct text_entry_of {
+  static constexpr text_entry value{&text_of<N>::get, text_of<N>::prec};
+};
+template <class Op, class... Args>
+struct text_entry_of<node<Op, Args...>> {
+  static constexpr text_entry value{&Op::template symbol<Args...>, Op::prec, false, Op::kind,
+                                    static_cast<std::uint32_t>(sizeof...(Args))};
+};
+/// The entries, with their operands' places from the planner's table (named by the node only,
+/// not by the graph: the operands of a count are its shape operand, those of every other node
+/// are its children in order).
+template <std::size_t S>
+constexpr std::array<text_entry, S> with_operands(std::array<text_entry, S> t,
+                                                  const std::array<planning::node_info, S>& info) {
+  for (std::size_t i = 0; i < S; ++i) {
+    if (t[i].leaf) continue;
+    for (std::uint32_t k = 0; k < t[i].arity; ++k)
+      t[i].operand[k] = info[i].k == planning::kind::count ? info[i].shape_child : info[i].child[k];
+  }
+  return t;
+}
+
+/// The text of the node at place i, as ctgrad::to_text gives it.
+template <std::size_t S>
+std::string render(const std::array<text_entry, S>& t, std::uint32_t i);
+template <std::size_t S>
+std::string render_wrapped(const std::array<text_entry, S>& t, std::uint32_t i, int min_prec) {
+  std::string s = render(t, i);
+  return t[i].prec < min_prec ? fmt::format("({})", s) : s;
+}
+template <std::size_t S>
+std::string render(const std::array<text_entry, S>& t, std::uint32_t i) {
+  const text_entry& e = t[i];
+  if (e.leaf) return e.symbol();
+  const std::string sym = e.symbol();
+  if (e.how == notation::infix) {
+    // a - (b + c), a / (b * c): the right operand of a non-associative operator needs
+    // parentheses at equal precedence.
+    const bool assoc = sym == "+" || sym == "*";
+    return fmt::format("{} {} {}", render_wrapped(t, e.operand[0], e.prec), sym,
+                       render_wrapped(t, e.operand[1], assoc ? e.prec : e.prec + 1));
+  }
+  std::string operands;
+  if (e.how == notation::prefix || e.how == notation::postfix) {
+    for (std::uint32_t k = 0; k < e.arity; ++k)
+      operands += render_wrapped(t, e.operand[k], e.how == notation::prefix ? precedence::unary : precedence::atom);
+    return e.how == notation::prefix ? fmt::format("{}{}", sym, operands) : fmt::format("{}{}", operands, sym);
+  }
+  for (std::uint32_t k = 0; k < e.arity; ++k) operands += (k > 0 ? ", " : "") + render(t, e.operand[k]);
+  return fmt::format("{}({})", sym, operands);
+}
+
+[[noreturn]] inline void throw_mismatch(const std::string& text, const extent& a, const extent& b) {
+  throw shape_error(fmt::format("ctgrad: extents do not match in `{}`: {}, but {}", text, describe(a), describe(b)));
+}
+
+inline std::size_t element_count(const extent* shape, std::size_t rank) {
+  std::size_t n = 1;
+  for (std::size_t a = 0; a < rank; ++a) n *= shape[a].n;
+  return n;
+}
+
+inline void set_strides(const extent* shape, std::size_t* strides, std::size_t rank) {
+  std::size_t st = 1;
+  for (std::size_t a = rank; a-- > 0;) {
+    strides[a] = st;
+    st *= shape[a].n;
+  }
+}
+
+template <std::size_t R>
+runtime_shape<R> to_shape(const extent* shape) {
+  runtime_shape<R> s{};
+  for (std::size_t a = 0; a < R; ++a) s[a] = shape[a];
+  return s;
+}
+
+/// Offset of the element at index idx (rank R >= the node's rank, right-aligned; unit axes of
+/// the node are broadcast) of a node of static shape sh and strides st.
+template <std::size_t R>
+std::size_t offset(const static_shape& sh, const std::size_t* st, const std::array<std::size_t, R>& idx) {
+  std::size_t off = 0;
+  for (std::size_t j = 0; j < sh.rank; ++j)
+    if (!sh.is_unit(j)) off += idx[j + R - sh.rank] * st[j];
+  return off;
+}
+
+/// Binds input N to its binding among bs: extents, data and strides.
+template <class T, class N, class... Bs>
+void bind_one(extent* shape, std::size_t* strides, const T*& input, const Bs&... bs) {
+  using found = decltype(find_binding<N::name, Bs...>());
+  if constexpr (decltype(boost::hana::is_nothing(found{}))::value) {
+    raise<no_value_is_bound_for_input, N::name>();
+  } else {
+    using B = typename std::remove_cvref_t<decltype(found{}.value())>::type;
+    if constexpr (B::rank != N::shape.rank) {
+      raise<input_is_bound_to_a_tensor_of_another_rank, N::name>();
+    } else {
+      static_assert(std::is_same_v<typename B::value_type, T>,
+                    "ctgrad::evaluate(): every bound tensor must have the same element type");
+      const B& b = std::get<const B&>(std::forward_as_tuple(bs...));
+      for (std::size_t a = 0; a < B::rank; ++a) shape[a] = extent{b.values.extents[a], N::name.view(), a};
+      input = (B::rank == 0 && b.values.data == nullptr) ? &b.scalar : b.values.data;
+      set_strides(shape, strides, B::rank);
+    }
+  }
+}
+
+}  // namespace flat
+
+namespace fused {
+
+/// The members and leaves of every loop at once, in compressed rows (the members of loop L are
+/// item[offset[L]] up to item[offset[L + 1]], in increasing place): one constexpr evaluation
+/// for the whole plan rather than two functions per loop named by the plan (plan_of::members<L>,
+/// plan_of::leaves<L>), whose names list every node.
+template <std::size_t Loops, std::size_t Items>
+struct loop_lists {
+  std::array<std::uint32_t, Loops + 1> offset{};
+  std::array<std::uint32_t, Items + 1> item{};  // + 1: no zero-sized arrays
+};
+
+template <std::size_t N>
+constexpr bool in_loop(const planning::schedule<N>& sched, std::uint32_t i, std::uint32_t l) {
+  return sched.member[i] && sched.loop[i] == l && !sched.loops[l].copy;
+}
+
+/// Marks in `leaf` what loop l reads from memory (see plan_of::leaves).
+template <std::size_t N>
+constexpr void mark_leaves(const std::array<planning::node_info, N>& info, const planning::schedule<N>& sched,
+                           std::uint32_t l, std::array<bool, N>& leaf) {
+  std::array<bool, N> seen{};
+  std::array<std::uint32_t, N * planning::max_arity + 1> stack{};
+  std::size_t top = 0;
+  for (std::uint32_t i = 0; i < N; ++i) {
+    if (!in_loop(sched, i, l)) continue;
+    for (std::uint32_t c = 0; c < info[i].arity; ++c) stack[top++] = info[i].child[c];
+  }
+  while (top > 0) {
+    const std::uint32_t c = stack[--top];
+    if (seen[c]) continue;
+    seen[c] = true;
+    const auto& n = info[c];
+    if (n.k == planning::kind::constant) continue;
+    if (n.k == planning::kind::input || n.k == planning::kind::count || sched.buffer[c]) {
+      leaf[c] = true;
+      continue;
+    }
+    for (std::uint32_t a = 0; a < n.arity; ++a) stack[top++] = n.child[a];
+  }
+}
+
+template <std::size_t N>
+constexpr std::size_t count_items(const std::array<planning::node_info, N>& info, const planning::schedule<N>& sched,
+                                  bool leaves) {
+  std::size_t total = 0;
+  for (std::uint32_t l = 0; l < sched.loop_count; ++l) {
+    std::array<bool, N> mark{};
+    if (leaves) mark_leaves(info, sched, l, mark);
+    for (std::uint32_t i = 0; i < N; ++i) total += leaves ? mark[i] : in_loop(sched, i, l);
+  }
+  return total;
+}
+
+template <std::size_t Loops, std::size_t Items, std::size_t N>
+constexpr loop_lists<Loops, Items> make_lists(const std::array<planning::node_info, N>& info,
+                                              const planning::schedule<N>& sched, bool leaves) {
+  loop_lists<Loops, Items> t{};
+  std::size_t k = 0;
+  for (std::uint32_t l = 0; l < Loops; ++l) {
+    t.offset[l] = static_cast<std::uint32_t>(k);
+    std::array<bool, N> mark{};
+    if (leaves) mark_leaves(info, sched, l, mark);
+    for (std::uint32_t i = 0; i < N; ++i)
+      if (leaves ? mark[i] : in_loop(sched, i, l)) t.item[k++] = i;
+  }
+  t.offset[Loops] = static_cast<std::uint32_t>(k);
+  return t;
+}
+
+/// The position of i among items [b, e) (a loop's leaves), as an offset from b.
+template <std::size_t M>
+constexpr std::size_t position_in(const std::array<std::uint32_t, M>& a, std::size_t b, std::size_t e, std::uint32_t i) {
+  for (std::size_t k = b; k < e; ++k)
+    if (a[k] == i) return k - b;
+  return e - b;
+}
+
+/// A leaf of a loop as the runner below sees it: position K in the loop, place I, where its
+/// extents and strides start (Off), its static shape, how it is read, its row type P.
+template <std::size_t K, std::uint32_t I, std::size_t Off, std::size_t Rank, std::uint32_t Unit, source Src, class P>
+struct leaf_ref {
+  static constexpr std::size_t k = K, off = Off, rank = Rank;
+  static constexpr std::uint32_t i = I, unit = Unit;
+  static constexpr source src = Src;
+  using pointer = P;
+};
+/// A member: position K, place I, extents and strides at Off, static shape, whether it is a
+/// sum, how many outputs it is, its description for the kernel (M).
+template <std::size_t K, std::uint32_t I, std::size_t Off, std::size_t Rank, std::uint32_t Unit, bool Sum, bool Buf,
+          std::size_t Outs, class M>
+struct member_ref {
+  static constexpr std::size_t k = K, off = Off, rank = Rank, outs = Outs;
+  static constexpr std::uint32_t i = I, unit = Unit;
+  static constexpr bool sum = Sum, buf = Buf;
+  using spec = M;
+};
+template <class Kernel, std::size_t DomainOff, class Leaves, class Members>
+struct loop_ref {};
+/// A copy loop, seen from run_fused: nothing to do.
+struct no_loop {};
+template <class... Args>
+void run_fused(no_loop, const Args&...) {}
+
+/// Runs one fused loop: hands its rows at index 0, their strides and the extents to Kernel,
+/// then rounds its sums and counts its bytes. A free function named by the loop's description
+/// (integers and small types), not by the executor.
+template <class T, class Kernel, std::size_t DomainOff, class... Lf, class... Mb, class Outs>
+void run_fused(loop_ref<Kernel, DomainOff, type_list<Lf...>, type_list<Mb...>>, node_data<T>* data, const extent* shapes,
+               const std::size_t* strides, const Outs& outs, thread_team* team, std::size_t threshold, std::size_t& bytes) {
+  using A = accumulator_t<T>;
+  constexpr std::size_t R = Kernel::rank;
+  constexpr std::size_t RI = Kernel::RI;
+  const extent* ext = shapes + DomainOff;
+  std::size_t total = 1;
+  for (std::size_t a = 0; a < R; ++a) total *= ext[a].n;
+  if (total == 0) return;
+  typename Kernel::args g{};
+  for (std::size_t a = 0; a < R; ++a) g.ext[a] = ext[a].n;
+  ((static_cast<rk<Lf::k, typename Lf::pointer>&>(g.base).p = leaf_base<typename Lf::pointer, Lf::src>(
+        data[Lf::i].input, data[Lf::i].acc.data(), data[Lf::i].storage.data(), data[Lf::i].scalar)),
+   ...);
+  ((g.leaf_strides[Lf::k] = loop_strides<RI>(R, static_shape{Lf::rank, Lf::unit}, strides + Lf::off)), ...);
+  (Kernel::template set_base<typename Mb::spec>(g, data[Mb::i].storage.data(), data[Mb::i].acc.data(), outs), ...);
+  ((g.member_strides[Mb::k] = loop_strides<RI>(R, static_shape{Mb::rank, Mb::unit}, strides + Mb::off)), ...);
+  Kernel::run(g, total, team, threshold);
+  // A reduction's sums, complete after its loop, rounded to the data type for its readers.
+  ((Mb::sum ? round_sums(data[Mb::i].storage, data[Mb::i].acc) : void()), ...);
+  const auto count = [&](std::size_t off, std::size_t rank) {
+    std::size_t n = 1;
+    for (std::size_t a = 0; a < rank; ++a) n *= shapes[off + a].n;
+    return n;
+  };
+  bytes += ((count(Lf::off, Lf::rank) * sizeof(T)) + ... + 0);
+  bytes += ((((Mb::buf ? sizeof(T) : 0) + (Mb::sum ? sizeof(A) * 2 : 0) + Mb::outs * sizeof(T)) * count(Mb::off, Mb::rank)) +
+            ... + 0);
+}
+
+}  // namespace fused
+
+namespace fused {
+
+// The descriptions of loops, per loop and node, as class templates at namespace scope taking
+// the executor X as one type argument: a member class template of the executor would be
+// instantiated with the executor's own arguments (the pack of every node) substituted again for
+// each specialization, O(nodes) memory and time each (GCC 12: 60% of an L = 16 compile).
+
+/// The type loop L computes in, and the row type through which it reads leaf I.
+template <class X, std::uint32_t L>
+using compute_type = std::conditional_t<X::precise(L), typename X::A, typename X::value_type>;
+template <class X, std::uint32_t L, std::uint32_t I>
+using leaf_pointer_type =
+    std::conditional_t<X::source_of(L, I) == source::count, compute_type<X, L>,
+                       std::conditional_t<X::source_of(L, I) == source::acc, const typename X::A*, const typename X::value_type*>>;
+
+template <class X, std::uint32_t I, class S = std::make_index_sequence<X::output_count(I)>>
+struct output_sequence;
+template <class X, std::uint32_t I, std::size_t... K>
+struct output_sequence<X, I, std::index_sequence<K...>> {
+  using type = std::index_sequence<X::output_position(I, K)...>;
+};
+
+/// The fused expression of node I read in loop L: a leaf, a count, a constant, or computed.
+enum class read { leaf, count, constant, computed };
+template <class X, std::uint32_t L, std::uint32_t I, read How = X::read_of(I)>
+struct fx_value;
+/// Node I computed from its operands (a broadcast: its operand's value).
+template <class X, std::uint32_t L, std::uint32_t I, bool Broadcast = X::nodes::info[I].k == planning::kind::broadcast,
+          class Cs = children_t<typename X::nodes::template type<I>>>
+struct fx_compute;
+template <class X, std::uint32_t L, std::uint32_t I>
+struct fx_value<X, L, I, read::constant> {
+  using type = constant<typename X::nodes::template type<I>>;
+};
+template <class X, std::uint32_t L, std::uint32_t I>
+struct fx_value<X, L, I, read::count> {
+  using type = count<X::leaf_position(L, I), leaf_pointer_type<X, L, I>>;
+};
+template <class X, std::uint32_t L, std::uint32_t I>
+struct fx_value<X, L, I, read::leaf> {
+  using type = leaf<X::leaf_position(L, I), leaf_pointer_type<X, L, I>, X::inner_stride_at(I)>;
+};
+template <class X, std::uint32_t L, std::uint32_t I>
+struct fx_value<X, L, I, read::computed> {
+  using type = typename fx_compute<X, L, I>::type;
+};
+template <class X, std::uint32_t L, std::uint32_t I, class C0, class... Cs>
+struct fx_compute<X, L, I, true, type_list<C0, Cs...>> {
+  using type = typename fx_value<X, L, X::template place_t<C0>::value>::type;
+};
+template <class X, std::uint32_t L, std::uint32_t I, class... Cs>
+struct fx_compute<X, L, I, false, type_list<Cs...>> {
+  using type = apply<typename X::nodes::template type<I>::op, typename fx_value<X, L, X::template place_t<Cs>::value>::type...>;
+};
+
+/// Member K of loop L: a sum of its operand, or its computed value.
+template <class X, std::uint32_t L, std::size_t K, std::uint32_t I = X::member_v(L, K),
+          bool Sum = X::nodes::info[I].k == planning::kind::reduction>
+struct member_of;
+template <class X, std::uint32_t L, std::size_t K, std::uint32_t I>
+struct member_of<X, L, K, I, true> {
+  using type = member<K, true, X::inner_stride_at(I), X::sched.buffer[I], X::has_acc[I], std::index_sequence<>,
+                      typename fx_value<X, L, X::nodes::info[I].child[0]>::type>;
+};
+template <class X, std::uint32_t L, std::size_t K, std::uint32_t I>
+struct member_of<X, L, K, I, false> {
+  using type = member<K, false, X::inner_stride_at(I), X::sched.buffer[I], X::has_acc[I],
+                      typename output_sequence<X, I>::type, typename fx_compute<X, L, I>::type>;
+};
+
+/// The description of fused loop L for run_fused (KL: its leaves, KM: its members).
+template <class X, std::uint32_t L, class Outs, class KL = std::make_index_sequence<X::leaf_count(L)>,
+          class KM = std::make_index_sequence<X::member_count(L)>>
+struct loop_ref_of;
+template <class X, std::uint32_t L, class Outs, std::size_t... KL, std::size_t... KM>
+struct loop_ref_of<X, L, Outs, std::index_sequence<KL...>, std::index_sequence<KM...>> {
+  static constexpr const auto& info = X::nodes::info;
+  static constexpr std::uint32_t D = X::sched.loops[L].domain;
+  using kernel_t = kernel<typename X::value_type, compute_type<X, L>, info[D].shape.rank,
+                          rows<rk<KL, leaf_pointer_type<X, L, X::leaf_v(L, KL)>>...>,
+                          type_list<typename member_of<X, L, KM>::type...>, typename out_pointers<Outs>::type,
+                          X::loads_first(L)>;
+  using type = std::conditional_t<
+      X::sched.loops[L].copy, no_loop,
+      loop_ref<kernel_t, X::rank_offset[D],
+               type_list<leaf_ref<KL, X::leaf_v(L, KL), X::rank_offset[X::leaf_v(L, KL)], info[X::leaf_v(L, KL)].shape.rank,
+                                  info[X::leaf_v(L, KL)].shape.unit_mask, X::source_of(L, X::leaf_v(L, KL)),
+                                  leaf_pointer_type<X, L, X::leaf_v(L, KL)>>...>,
+               type_list<member_ref<KM, X::member_v(L, KM), X::rank_offset[X::member_v(L, KM)],
+                                    info[X::member_v(L, KM)].shape.rank, info[X::member_v(L, KM)].shape.unit_mask,
+                                    info[X::member_v(L, KM)].k == planning::kind::reduction,
+                                    X::sched.buffer[X::member_v(L, KM)], X::output_count(X::member_v(L, KM)),
+                                    typename member_of<X, L, KM>::type>...>>>;
+};
+
+}  // namespace fused
+
+/// The state of a plan: extents, strides and data per unique node, in arrays indexed by
+/// topological position (flat, above), and the byte count of the last run.
 template <class T, class Order, class Outputs>
 struct executor;
 
 template <class T, class... Ns, class... Es>
-struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
+struct executor<T, type_list<Ns...>, type_list<Es...>> {
   using A = accumulator_t<T>;
+  using value_type = T;
   using plan = plan_of<type_list<Ns...>, type_list<Es...>>;
   using nodes = typename plan::nodes;
   static constexpr const auto& sched = plan::sched;
+  static constexpr std::size_t size = sizeof...(Ns);
+  static constexpr std::array<std::size_t, size + 1> rank_offset = flat::rank_offsets(nodes::info);
 
+  std::array<extent, rank_offset[size] + 1> shapes{};        // + 1: no zero-sized arrays
+  std::array<std::size_t, rank_offset[size] + 1> strides{};
+  std::array<node_data<T>, size> data{};
   std::size_t bytes = 0;
   std::unique_ptr<thread_team> team;  // null: one thread
   /// Loops over fewer elements run on one thread.
   static constexpr std::size_t parallel_threshold = std::size_t{1} << 15;
 
-  template <class N>
-  slot<T, N>& at() { return static_cast<slot<T, N>&>(*this); }
-  template <class N>
-  const slot<T, N>& at() const { return static_cast<const slot<T, N>&>(*this); }
-  template <class N>
-  static constexpr std::uint32_t id = nodes::template index<N>;
-  template <class N>
-  static constexpr bool buffered = sched.buffer[id<N>];
+  extent* shape(std::size_t i) { return shapes.data() + rank_offset[i]; }
+  const extent* shape(std::size_t i) const { return shapes.data() + rank_offset[i]; }
+  std::size_t* stride(std::size_t i) { return strides.data() + rank_offset[i]; }
+  const std::size_t* stride(std::size_t i) const { return strides.data() + rank_offset[i]; }
+  std::size_t element_count(std::size_t i) const { return flat::element_count(shape(i), nodes::info[i].shape.rank); }
 
   /// A loop over a domain with an axis of extent 1 (per-feature or per-sample statistics, from
   /// sums) computes in the accumulator type: that is where means and variances are combined,
   /// and where rounding sums to float first would lose what accumulating in double kept.
   /// Loops over whole data compute in the data type.
-  template <std::uint32_t L>
-  static constexpr bool sums_only = [] {
-    for (std::uint32_t i : plan::template members<L>())
-      if (nodes::info[i].k != kind::reduction) return false;
+  //
+  // Below, what the loops need to know about loop l and node i, as constexpr functions of
+  // integers: a variable template member (precise<L>, source_of<L, I>, ...) is a variable per
+  // loop and node whose mangled name holds the executor's (every node), which GCC computes for
+  // each (about 3 ms each at 800 nodes); a function of integers is one function.
+  static constexpr bool precise(std::uint32_t l) {
+    return !sched.loops[l].copy && (nodes::info[sched.loops[l].domain].shape.unit_mask != 0 || sums_only(l));
+  }
+  /// True when every member of loop l is a sum: what it sums is computed in the accumulator type.
+  static constexpr bool sums_only(std::uint32_t l) {
+    for (std::uint32_t i = 0; i < size; ++i)
+      if (sched.member[i] && sched.loop[i] == l && nodes::info[i].k != kind::reduction) return false;
     return true;
-  }();
+  }
+  /// True when no member of loop l reads another member's buffer back (see fused::kernel).
+  static constexpr bool loads_first(std::uint32_t l) {
+    for (std::size_t k = 0; k < leaf_count(l); ++k) {
+      const std::uint32_t i = leaf_v(l, k);
+      if (sched.member[i] && sched.loop[i] == l) return false;
+    }
+    return true;
+  }
   template <std::uint32_t L>
-  static constexpr bool precise =
-      !sched.loops[L].copy && (nodes::info[sched.loops[L].domain].shape.unit_mask != 0 || sums_only<L>);
-  template <std::uint32_t L>
-  using compute_t = std::conditional_t<precise<L>, A, T>;
+  using compute_t = std::conditional_t<precise(L), A, T>;
   /// Nodes whose values exist in the accumulator type: sums, and buffers of precise loops.
+  static constexpr std::array<bool, size> has_acc = flat::acc_table(nodes::info, sched);
+  /// Node N's place (an integral_constant's value: no variable named by the executor).
   template <class N>
-  static constexpr bool has_acc = planning::kind_v<N> == kind::reduction ||
-                                  (buffered<N> && sched.member[id<N>] && precise<sched.loop[id<N>]>);
-  /// How loop L reads leaf N: through a pointer to its values, precise where it has them and L
+  using place_t = typename nodes::index_t::template place_t<N>;
+  /// How loop l reads leaf i: through a pointer to its values, precise where it has them and l
   /// is precise, or (a count) by value.
-  template <std::uint32_t L, class N>
-  using row_t = row<std::conditional_t<planning::kind_v<N> == kind::count, compute_t<L>,
-                                       std::conditional_t<has_acc<N> && precise<L>, const A*, const T*>>,
-                    N>;
+  static constexpr fused::source source_of(std::uint32_t l, std::uint32_t i) {
+    return nodes::info[i].k == kind::input   ? fused::source::input
+           : nodes::info[i].k == kind::count ? fused::source::count
+           : has_acc[i] && precise(l)        ? fused::source::acc
+                                             : fused::source::storage;
+  }
+  /// Stride of node i along the innermost axis of a loop: 1, or 0 where it is broadcast.
+  static constexpr std::size_t inner_stride_at(std::uint32_t i) {
+    return (nodes::info[i].shape.rank == 0 || nodes::info[i].shape.is_unit(nodes::info[i].shape.rank - 1)) ? 0 : 1;
+  }
+  static constexpr std::size_t loop_count = sched.loop_count;
+  static constexpr auto member_lists = fused::make_lists<loop_count, fused::count_items(nodes::info, sched, false)>(
+      nodes::info, sched, false);
+  static constexpr auto leaf_lists = fused::make_lists<loop_count, fused::count_items(nodes::info, sched, true)>(
+      nodes::info, sched, true);
+  /// Leaf k and member k of loop l, their numbers, and the position of node i among the leaves.
+  static constexpr std::uint32_t leaf_v(std::uint32_t l, std::size_t k) { return leaf_lists.item[leaf_lists.offset[l] + k]; }
+  static constexpr std::uint32_t member_v(std::uint32_t l, std::size_t k) {
+    return member_lists.item[member_lists.offset[l] + k];
+  }
+  static constexpr std::size_t leaf_count(std::uint32_t l) { return leaf_lists.offset[l + 1] - leaf_lists.offset[l]; }
+  static constexpr std::size_t member_count(std::uint32_t l) { return member_lists.offset[l + 1] - member_lists.offset[l]; }
+  static constexpr std::size_t leaf_position(std::uint32_t l, std::uint32_t i) {
+    return fused::position_in(leaf_lists.item, leaf_lists.offset[l], leaf_lists.offset[l + 1], i);
+  }
+  /// How many requested expressions are node i, and the position of the k-th.
+  static constexpr std::size_t output_count(std::uint32_t i) { return fused::count_of(plan::outputs, i); }
+  static constexpr std::size_t output_position(std::uint32_t i, std::size_t k) {
+    for (std::size_t e = 0; e < plan::outputs.size(); ++e)
+      if (plan::outputs[e] == i && k-- == 0) return e;
+    return plan::outputs.size();
+  }
+  /// The fused expression of node i read in a loop: a leaf, a count, a constant, or computed.
+  static constexpr fused::read read_of(std::uint32_t i) {
+    return nodes::info[i].k == kind::constant                     ? fused::read::constant
+           : nodes::info[i].k == kind::count                      ? fused::read::count
+           : (nodes::info[i].k == kind::input || sched.buffer[i]) ? fused::read::leaf
+                                                                  : fused::read::computed;
+  }
 
   // -- binding and shapes ------------------------------------------------------------------
 
+  static constexpr std::size_t input_count = flat::count_kind(nodes::info, kind::input);
+  static constexpr std::array<std::size_t, input_count> input_places =
+      flat::places_of_kind<input_count>(nodes::info, kind::input);
+
   template <class... Bs>
   void bind_inputs(const Bs&... bs) {
-    (bind_input<Ns>(bs...), ...);
+    bind_inputs_at(std::make_index_sequence<input_count>{}, bs...);
   }
-  template <class N, class... Bs>
-  void bind_input(const Bs&... bs) {
-    if constexpr (is_input_v<N>) {
-      using found = decltype(find_binding<N::name, Bs...>());
-      if constexpr (decltype(boost::hana::is_nothing(found{}))::value) {
-        raise<no_value_is_bound_for_input, N::name>();
-      } else {
-        using B = typename std::remove_cvref_t<decltype(found{}.value())>::type;
-        if constexpr (B::rank != N::shape.rank) {
-          raise<input_is_bound_to_a_tensor_of_another_rank, N::name>();
-        } else {
-          static_assert(std::is_same_v<typename B::value_type, T>,
-                        "ctgrad::evaluate(): every bound tensor must have the same element type");
-          const B& b = std::get<const B&>(std::forward_as_tuple(bs...));
-          auto& s = at<N>();
-          for (std::size_t a = 0; a < B::rank; ++a) s.shape[a] = extent{b.values.extents[a], N::name.view(), a};
-          s.input = (B::rank == 0 && b.values.data == nullptr) ? &b.scalar : b.values.data;
-          set_strides<N>();
-        }
-      }
-    }
+  template <std::size_t... K, class... Bs>
+  void bind_inputs_at(std::index_sequence<K...>, const Bs&... bs) {
+    (flat::bind_one<T, typename nodes::template type<input_places[K]>>(shape(input_places[K]), stride(input_places[K]),
+                                                                       data[input_places[K]].input, bs...),
+     ...);
   }
 
-  template <class N>
-  void set_strides() {
-    auto& s = at<N>();
-    std::size_t st = 1;
-    for (std::size_t a = N::shape.rank; a-- > 0;) {
-      s.strides[a] = st;
-      st *= s.shape[a].n;
-    }
-  }
+  static constexpr std::array<std::uint32_t, size> count_axes{flat::count_axes_v<Ns>...};
+  static constexpr std::array<flat::text_entry, size> texts =
+      flat::with_operands(std::array<flat::text_entry, size>{flat::text_entry_of<Ns>::value...}, nodes::info);
 
-  void infer_shapes() { (infer<Ns>(), ...); }
-
-  template <class N>
-  void infer() {
-    if constexpr (!is_input_v<N> && !is_constant_v<N>) {
-      infer_node<N>(children_t<N>{});
-      set_strides<N>();
-    }
-  }
-
-  /// Merges operand C's extents into a result of rank R being assembled in `out`.
-  template <class E, class C, std::size_t R>
-  void merge(runtime_shape<R>& out, std::array<bool, R>& found) const {
-    constexpr std::size_t r = C::shape.rank;
-    for (std::size_t j = 0; j < r; ++j) {
-      if (C::shape.is_unit(j)) continue;
-      const std::size_t a = j + R - r;
-      const extent& e = at<C>().shape[j];
+  /// Merges the extents of operand c into those of node i (rank R) being assembled in `out`.
+  void merge(std::size_t i, std::size_t c, extent* out, std::array<bool, max_rank>& found) const {
+    const static_shape& sc = nodes::info[c].shape;
+    const std::size_t R = nodes::info[i].shape.rank;
+    const extent* in = shape(c);
+    for (std::size_t j = 0; j < sc.rank; ++j) {
+      if (sc.is_unit(j)) continue;
+      const std::size_t a = j + R - sc.rank;
       if (!found[a]) {
-        out[a] = e;
+        out[a] = in[j];
         found[a] = true;
-      } else if (out[a].n != e.n) {
-        throw_mismatch<E>(out[a], e);
+      } else if (out[a].n != in[j].n) {
+        flat::throw_mismatch(flat::render(texts, static_cast<std::uint32_t>(i)), out[a], in[j]);
       }
     }
   }
 
-  template <class N, class... Args>
-  void infer_node(type_list<Args...>) {
-    constexpr std::size_t R = N::shape.rank;
-    constexpr kind k = planning::kind_v<N>;
-    using C0 = std::tuple_element_t<0, std::tuple<Args...>>;
-    auto& out = at<N>().shape;
-    if constexpr (k == kind::count) {
-      std::size_t n = 1;
-      for (std::size_t a : N::op::axes_list()) n *= at<C0>().shape[a].n;
-      at<N>().scalar = static_cast<T>(n);
-    } else if constexpr (k == kind::reduction) {
-      constexpr std::size_t r = C0::shape.rank;
-      for (std::size_t a = 0; a < R; ++a) out[a] = N::shape.is_unit(a) ? extent{} : at<C0>().shape[a + r - R];
-    } else if constexpr (k == kind::index_map) {
-      const auto& in = at<C0>().shape;
-      for (std::size_t a = 0; a < R; ++a) {
-        const int from = nodes::info[id<N>].from_axis[a];
-        out[a] = from < 0 ? extent{} : in[static_cast<std::size_t>(from)];
+  /// Every node's extents from its operands', in topological order (one loop over the
+  /// planner's table).
+  void infer_shapes() {
+    for (std::size_t i = 0; i < size; ++i) {
+      const planning::node_info& n = nodes::info[i];
+      if (n.k == kind::input || n.k == kind::constant) continue;
+      const std::size_t R = n.shape.rank;
+      extent* out = shape(i);
+      if (n.k == kind::count) {
+        std::size_t c = 1;
+        for (std::size_t a = 0; a < max_rank; ++a)
+          if ((count_axes[i] >> a) & 1U) c *= shape(n.shape_child)[a].n;
+        data[i].scalar = static_cast<T>(c);
+      } else if (n.k == kind::reduction) {
+        const extent* in = shape(n.child[0]);
+        const std::size_t r = nodes::info[n.child[0]].shape.rank;
+        for (std::size_t a = 0; a < R; ++a) out[a] = n.shape.is_unit(a) ? extent{} : in[a + r - R];
+      } else if (n.k == kind::index_map) {
+        const extent* in = shape(n.child[0]);
+        for (std::size_t a = 0; a < R; ++a) {
+          const int from = n.from_axis[a];
+          out[a] = from < 0 ? extent{} : in[static_cast<std::size_t>(from)];
+        }
+      } else if (n.k == kind::broadcast) {
+        const extent* ref = shape(n.shape_child);
+        for (std::size_t a = 0; a < R; ++a) out[a] = ref[a];
+        std::array<bool, max_rank> found{};
+        for (std::size_t a = 0; a < R; ++a) found[a] = !n.shape.is_unit(a);
+        merge(i, n.child[0], out, found);
+      } else {
+        std::array<bool, max_rank> found{};
+        for (std::size_t a = 0; a < R; ++a) out[a] = extent{};
+        for (std::size_t c = 0; c < n.arity; ++c) merge(i, n.child[c], out, found);
       }
-    } else if constexpr (k == kind::broadcast) {
-      using Ref = std::tuple_element_t<1, std::tuple<Args...>>;
-      out = at<Ref>().shape;
-      std::array<bool, R> found{};
-      for (std::size_t a = 0; a < R; ++a) found[a] = !N::shape.is_unit(a);
-      merge<N, C0>(out, found);
-    } else {
-      std::array<bool, R> found{};
-      out = {};
-      (merge<N, Args>(out, found), ...);
+      flat::set_strides(out, stride(i), R);
     }
   }
 
   /// Gives every buffer its size (no allocation when the extents did not grow).
-  void prepare() { (prepare_node<Ns>(), ...); }
-  template <class N>
-  void prepare_node() {
-    if constexpr (buffered<N>) {
-      auto& s = at<N>();
-      const std::size_t n = element_count_of(s.shape);
+  void prepare() {
+    for (std::size_t i = 0; i < size; ++i) {
+      if (!sched.buffer[i]) continue;
+      node_data<T>& s = data[i];
+      const std::size_t n = element_count(i);
       s.storage.resize(n);
-      if constexpr (planning::kind_v<N> == kind::reduction) s.acc.assign(n, A(0));
-      else if constexpr (has_acc<N>) s.acc.resize(n);
+      if (nodes::info[i].k == kind::reduction) s.acc.assign(n, A(0));
+      else if (has_acc[i]) s.acc.resize(n);
     }
   }
 
@@ -413,342 +1193,51 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
     write_remaining(outs, std::index_sequence_for<Es...>{});
   }
 
+  /// Every loop in order: copies through index maps here, fused loops by fused::run_fused
+  /// (no function per loop named by the executor).
   template <class Outs, std::size_t... L>
   void run_loops(const Outs& outs, std::index_sequence<L...>) {
-    (run_loop<static_cast<std::uint32_t>(L)>(outs), ...);
+    ((sched.loops[L].copy ? copy_through_index_map<copy_place(L)>()
+                          : fused::run_fused(typename fused::loop_ref_of<executor, static_cast<std::uint32_t>(L), Outs>::type{}, data.data(),
+                                             shapes.data(), strides.data(), outs, team.get(), parallel_threshold, bytes)),
+     ...);
   }
+  /// The index map copied by loop L, or npos for a fused loop (no copy function is then made).
+  static constexpr std::uint32_t copy_place(std::size_t l) { return sched.loops[l].copy ? sched.loops[l].domain : planning::npos; }
 
-  /// Offset of node E's element at loop index idx (rank R >= E's rank, right-aligned; unit
-  /// axes of E are broadcast).
-  template <class E, std::size_t R>
-  std::size_t offset(const std::array<std::size_t, R>& idx) const {
-    constexpr std::size_t r = E::shape.rank;
-    std::size_t off = 0;
-    const auto& st = at<E>().strides;
-    for (std::size_t j = 0; j < r; ++j)
-      if (!E::shape.is_unit(j)) off += idx[j + R - r] * st[j];
-    return off;
+  /// The index map at place M, computed from its operand.
+  template <std::uint32_t M>
+  void copy_through_index_map() {
+    if constexpr (M != planning::npos) copy_index_map<M>();
   }
-
-  /// Stride of E along the innermost axis of a loop: 1, or 0 where E is broadcast.
-  template <class E>
-  static constexpr std::size_t inner_stride = (E::shape.rank == 0 || E::shape.is_unit(E::shape.rank - 1)) ? 0 : 1;
-
-  template <class E>
-  static constexpr std::size_t bytes_of_element = sizeof(T);
-
-  template <std::uint32_t L, class Outs>
-  void run_loop(const Outs& outs) {
-    if constexpr (sched.loops[L].copy) {
-      using M = typename nodes::template type<sched.loops[L].domain>;
-      copy_through_index_map<M>(children_t<M>{});
-    } else {
-      using D = typename plan::template domain_t<L>;
-      using Ms = typename plan::template members_t<L>;
-      using Ls = typename plan::template leaves_t<L>;
-      fused_loop<L, D>(outs, Ms{}, Ls{});
-    }
-  }
-
-  template <class M, class C>
-  void copy_through_index_map(type_list<C>) {
-    auto& s = at<M>();
-    constexpr std::size_t r = M::shape.rank, rc = C::shape.rank;
-    for_each_index(s.shape, [&](const std::array<std::size_t, r>& idx) {
+  template <std::uint32_t M>
+  void copy_index_map() {
+    constexpr std::uint32_t C = nodes::info[M].child[0];
+    constexpr std::size_t r = nodes::info[M].shape.rank, rc = nodes::info[C].shape.rank;
+    auto& s = data[M];
+    for_each_index(flat::to_shape<r>(shape(M)), [&](const std::array<std::size_t, r>& idx) {
       std::array<std::size_t, rc> in{};
       for (std::size_t a = 0; a < r; ++a) {
-        const int from = nodes::info[id<M>].from_axis[a];
+        const int from = nodes::info[M].from_axis[a];
         if (from >= 0) in[static_cast<std::size_t>(from)] = idx[a];
       }
-      s.storage[offset<M>(idx)] = leaf_at<C>(in);
+      s.storage[flat::offset(nodes::info[M].shape, stride(M), idx)] = leaf_at<C>(in);
     });
     bytes += s.storage.size() * sizeof(T) * 2;
   }
 
-  /// The value of a leaf (input, constant, count, buffer) at a full index of its own rank.
-  template <class E, std::size_t R>
+  /// The value of a leaf (input, constant, count, buffer) at place I, at a full index of its
+  /// own rank.
+  template <std::uint32_t I, std::size_t R>
   T leaf_at(const std::array<std::size_t, R>& idx) const {
-    if constexpr (is_constant_v<E>) return E::value.template as<T>();
-    else if constexpr (is_input_v<E>) return at<E>().input[offset<E>(idx)];
-    else if constexpr (planning::kind_v<E> == kind::count) return at<E>().scalar;
-    else if constexpr (buffered<E>) return at<E>().storage[offset<E>(idx)];
-    else static_assert(buffered<E>, "ctgrad internal error: a copy reads an unbuffered node");
+    constexpr kind k = nodes::info[I].k;
+    if constexpr (k == kind::constant) return nodes::template type<I>::value.template as<T>();
+    else if constexpr (k == kind::input) return data[I].input[flat::offset(nodes::info[I].shape, stride(I), idx)];
+    else if constexpr (k == kind::count) return data[I].scalar;
+    else if constexpr (sched.buffer[I]) return data[I].storage[flat::offset(nodes::info[I].shape, stride(I), idx)];
+    else static_assert(sched.buffer[I], "ctgrad internal error: a copy reads an unbuffered node");
   }
 
-  /// Positions k of the requested expressions that are node M.
-  template <class M>
-  static constexpr auto output_positions() {
-    constexpr std::size_t count = (std::size_t{std::is_same_v<M, Es>} + ... + 0);
-    std::array<std::size_t, count> pos{};
-    std::size_t k = 0, i = 0;
-    ((std::is_same_v<M, Es> ? (pos[k++] = i, ++i) : ++i), ...);
-    return pos;
-  }
-
-  template <std::uint32_t L, class D, class Outs, class... Ms, class... Ls>
-  void fused_loop(const Outs& outs, type_list<Ms...>, type_list<Ls...>) {
-    constexpr std::size_t R = D::shape.rank;
-    const auto& ext = at<D>().shape;
-    const std::size_t total = element_count_of(ext);
-    if (total == 0) return;
-    const std::size_t inner = R == 0 ? 1 : ext[R - 1].n;
-    // Work is split between threads when the loop is big enough to pay for the hand-over.
-    // Without sums, by rows: each thread streams its own contiguous block. With sums along the
-    // outer axes only, by columns of the innermost axis (multiples of 16): each thread then
-    // owns its columns of every accumulator, and each column is summed in the same order as
-    // on one thread. Sums along the innermost axis: one thread.
-    constexpr bool has_sums = ((planning::kind_v<Ms> == kind::reduction) || ...);
-    constexpr bool by_columns = R > 0 && has_sums && ((planning::kind_v<Ms> != kind::reduction || inner_stride<Ms> == 1) && ...);
-    const std::size_t rows_count = total / inner;
-    std::size_t parts = 1;
-    if (team && total >= parallel_threshold) {
-      if constexpr (!has_sums) parts = std::min(team->size(), rows_count);
-      else if constexpr (by_columns) parts = std::min(team->size(), inner / 16);
-    }
-    if (parts <= 1) {
-      rows_loop<L, D, Outs>(outs, 0, inner, 0, rows_count, type_list<Ms...>{}, type_list<Ls...>{});
-    } else {
-      auto part = [&](std::size_t p) {
-        if constexpr (!has_sums) {
-          const std::size_t r0 = rows_count * p / parts, r1 = rows_count * (p + 1) / parts;
-          rows_loop<L, D, Outs>(outs, 0, inner, r0, r1, type_list<Ms...>{}, type_list<Ls...>{});
-        } else {
-          const std::size_t chunk = (inner / parts + 15) / 16 * 16;
-          const std::size_t c0 = std::min(inner, p * chunk), c1 = p + 1 == parts ? inner : std::min(inner, c0 + chunk);
-          rows_loop<L, D, Outs>(outs, c0, c1, 0, rows_count, type_list<Ms...>{}, type_list<Ls...>{});
-        }
-      };
-      team->run(parts, part);
-    }
-    (finish<Ms>(), ...);
-    bytes += ((element_count_of(at<Ls>().shape) * bytes_of_element<Ls>) + ... + 0);
-    bytes += (member_bytes<Ms>(outs) + ... + 0);
-  }
-
-  /// Rows [r0, r1) of loop L's domain (rows: every index of the outer axes, in row-major
-  /// order), columns [c0, c1) of the innermost axis.
-  template <std::uint32_t L, class D, class Outs, class... Ms, class... Ls>
-  void rows_loop(const Outs& outs, std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1, type_list<Ms...>,
-                 type_list<Ls...>) {
-    constexpr std::size_t R = D::shape.rank;
-    const auto& ext = at<D>().shape;
-    rows<row_t<L, Ls>...> r;
-    dests<T, type_list<Ms...>, Outs, type_list<Es...>> d;
-    (init_count<L, Ls>(r), ...);
-    std::array<std::size_t, (R == 0 ? 1 : R)> idx{};
-    if constexpr (R > 1) {  // the outer index of row r0
-      std::size_t rest = r0;
-      for (std::size_t a = R - 1; a-- > 0;) {
-        idx[a] = rest % ext[a].n;
-        rest /= ext[a].n;
-      }
-    }
-    std::size_t row_index = r0;
-    // A loop that only sums over rows (per-feature sums of an m x n domain) takes four rows at
-    // a time: each accumulator is then loaded and stored once per four rows, and the four
-    // values are added pairwise first. The grouping depends on the row only, so a split of the
-    // columns between threads sums in the same order.
-    constexpr bool four_rows = R == 2 && ((planning::kind_v<Ms> == kind::reduction && inner_stride<Ms> == 1) && ...);
-    if constexpr (four_rows) {
-      std::array<rows<row_t<L, Ls>...>, 4> q;
-      for (auto& qk : q) (init_count<L, Ls>(qk), ...);
-      for (; row_index + 4 <= r1; row_index += 4) {
-        (set_dest<Ms, R>(d, outs, idx), ...);
-        for (auto& qk : q) {
-          (set_row<L, Ls, R>(qk, idx), ...);
-          ++idx[0];
-        }
-        four_rows_loop<L, Outs>(q, d, c0, c1, type_list<Ms...>{});
-      }
-    }
-    for (; row_index < r1; ++row_index) {
-      (set_row<L, Ls, R>(r, idx), ...);
-      (set_dest<Ms, R>(d, outs, idx), ...);
-      inner_loop<L, Outs>(r, d, c0, c1, type_list<Ms...>{});
-      if constexpr (R > 1) {
-        for (std::size_t a = R - 1; a-- > 0;) {
-          if (++idx[a] < ext[a].n) break;
-          idx[a] = 0;
-        }
-      }
-    }
-  }
-
-  /// A reduction's sums, complete after its loop, rounded to the data type for its readers.
-  template <class M>
-  void finish() {
-    if constexpr (planning::kind_v<M> == kind::reduction) {
-      auto& s = at<M>();
-      for (std::size_t i = 0; i < s.acc.size(); ++i) s.storage[i] = static_cast<T>(s.acc[i]);
-    }
-  }
-
-  template <class M, class Outs>
-  std::size_t member_bytes(const Outs&) const {
-    const std::size_t n = element_count_of(at<M>().shape);
-    return (buffered<M> ? n * sizeof(T) : 0) + (planning::kind_v<M> == kind::reduction ? n * sizeof(A) * 2 : 0) +
-           output_positions<M>().size() * n * sizeof(T);
-  }
-
-  template <std::uint32_t L, class Lf, class Rows>
-  void init_count(Rows& r) const {
-    if constexpr (planning::kind_v<Lf> == kind::count)
-      static_cast<row_t<L, Lf>&>(r).p = static_cast<compute_t<L>>(at<Lf>().scalar);
-  }
-
-  template <std::uint32_t L, class Lf, std::size_t R, class Rows, std::size_t RI>
-  void set_row(Rows& r, const std::array<std::size_t, RI>& idx) const {
-    if constexpr (planning::kind_v<Lf> != kind::count) {
-      std::array<std::size_t, R> full{};
-      for (std::size_t a = 0; a + 1 < R; ++a) full[a] = idx[a];
-      auto& p = static_cast<row_t<L, Lf>&>(r).p;
-      if constexpr (is_input_v<Lf>) p = at<Lf>().input + offset<Lf>(full);
-      else if constexpr (has_acc<Lf> && precise<L>) p = at<Lf>().acc.data() + offset<Lf>(full);
-      else p = at<Lf>().storage.data() + offset<Lf>(full);
-    }
-  }
-
-  template <class M, std::size_t R, class Dests, class Outs, std::size_t RI>
-  void set_dest(Dests& d, const Outs& outs, const std::array<std::size_t, RI>& idx) {
-    auto& dm = static_cast<dest<T, M, Outs, type_list<Es...>>&>(d);
-    std::array<std::size_t, R> full{};
-    for (std::size_t a = 0; a + 1 < R; ++a) full[a] = idx[a];
-    if constexpr (planning::kind_v<M> == kind::reduction) {
-      dm.acc = at<M>().acc.data() + offset<M>(full);
-    } else if constexpr (buffered<M>) {
-      dm.buf = at<M>().storage.data() + offset<M>(full);
-      if constexpr (has_acc<M>) dm.acc = at<M>().acc.data() + offset<M>(full);
-    }
-    constexpr auto pos = output_positions<M>();
-    if constexpr (pos.size() > 0 && planning::kind_v<M> != kind::reduction) {
-      const std::size_t off = offset<M>(full);
-      set_outputs<M>(dm, outs, off, std::make_index_sequence<pos.size()>{});
-    }
-  }
-  template <class M, class Dm, class Outs, std::size_t... I>
-  static void set_outputs(Dm& dm, const Outs& outs, std::size_t off, std::index_sequence<I...>) {
-    constexpr auto pos = output_positions<M>();
-    ((std::get<pos[I]>(dm.out) = std::get<pos[I]>(outs).data + off), ...);
-  }
-
-  /// True when no member of loop L reads another member's buffer back (see plan_of::leaves):
-  /// then every value of an iteration can be computed before anything is stored, which lets
-  /// the compiler share subexpressions between members (a store through a pointer could
-  /// otherwise alias what a later member loads).
-  template <std::uint32_t L>
-  static constexpr bool loads_before_stores = [] {
-    for (std::uint32_t i : plan::template leaves<L>())
-      if (sched.member[i] && sched.loop[i] == L) return false;
-    return true;
-  }();
-
-  template <std::uint32_t L, class Outs, class Rows, class Dests, class... Ms>
-  static void inner_loop(const Rows& r, Dests& d, std::size_t j0, std::size_t j1, type_list<Ms...>) {
-    if constexpr (loads_before_stores<L>) {
-      CTGRAD_INDEPENDENT_ITERATIONS
-      for (std::size_t j = j0; j < j1; ++j) {
-        const std::tuple<member_t<L, Ms>...> v{member_value<L, Ms>(r, j)...};
-        store_members<L, Outs, Ms...>(d, v, j, std::index_sequence_for<Ms...>{});
-      }
-    } else {
-      CTGRAD_INDEPENDENT_ITERATIONS
-      for (std::size_t j = j0; j < j1; ++j) (store_member<L, Outs, Ms>(d, member_value<L, Ms>(r, j), j), ...);
-    }
-    (flush<Outs, Ms>(d), ...);
-  }
-
-  /// Sums over four rows at once (see rows_loop): every member is a reduction along rows.
-  template <std::uint32_t L, class Outs, class Rows, class Dests, class... Ms>
-  static void four_rows_loop(const std::array<Rows, 4>& q, Dests& d, std::size_t j0, std::size_t j1, type_list<Ms...>) {
-    CTGRAD_INDEPENDENT_ITERATIONS
-    for (std::size_t j = j0; j < j1; ++j) {
-      const std::tuple<member_t<L, Ms>...> v{
-          ((member_value<L, Ms>(q[0], j) + member_value<L, Ms>(q[1], j)) +
-           (member_value<L, Ms>(q[2], j) + member_value<L, Ms>(q[3], j)))...};
-      store_members<L, Outs, Ms...>(d, v, j, std::index_sequence_for<Ms...>{});
-    }
-  }
-
-  /// What member M contributes at inner index j: the summand of a reduction (in the
-  /// accumulator type), or the value of an elementwise node.
-  template <std::uint32_t L, class M>
-  using member_t = std::conditional_t<planning::kind_v<M> == kind::reduction, A, compute_t<L>>;
-  template <std::uint32_t L, class M, class Rows>
-  static member_t<L, M> member_value(const Rows& r, std::size_t j) {
-    if constexpr (planning::kind_v<M> == kind::reduction) {
-      using C = std::tuple_element_t<0, typename to_tuple<children_t<M>>::type>;
-      return static_cast<A>(value<L, C>(r, j));  // summed in the accumulator type
-    } else {
-      return compute<L, M>(r, j);
-    }
-  }
-  template <std::uint32_t L, class Outs, class... Ms, class Dests, class V, std::size_t... I>
-  static void store_members(Dests& d, const V& v, std::size_t j, std::index_sequence<I...>) {
-    (store_member<L, Outs, Ms>(d, std::get<I>(v), j), ...);
-  }
-  /// Adds member M's contribution to its sum, or stores its value where it goes.
-  template <std::uint32_t L, class Outs, class M, class Dests>
-  static void store_member(Dests& d, member_t<L, M> v, std::size_t j) {
-    auto& dm = static_cast<dest<T, M, Outs, type_list<Es...>>&>(d);
-    if constexpr (planning::kind_v<M> == kind::reduction) {
-      if constexpr (inner_stride<M> == 0) dm.sum += v;
-      else dm.acc[j] += v;
-    } else {
-      if constexpr (buffered<M>) dm.buf[j] = static_cast<T>(v);
-      if constexpr (has_acc<M>) dm.acc[j] = v;
-      if constexpr (output_positions<M>().size() > 0)
-        store_outputs<M>(dm, v, j, std::make_index_sequence<output_positions<M>().size()>{});
-    }
-  }
-  template <class M, class Dm, class V, std::size_t... I>
-  static void store_outputs(Dm& dm, V v, std::size_t j, std::index_sequence<I...>) {
-    constexpr auto pos = output_positions<M>();
-    ((std::get<pos[I]>(dm.out)[j] = static_cast<std::remove_cvref_t<decltype(*std::get<pos[I]>(dm.out))>>(v)), ...);
-  }
-
-  template <class Outs, class M, class Dests>
-  static void flush(Dests& d) {
-    if constexpr (planning::kind_v<M> == kind::reduction && inner_stride<M> == 0) {
-      auto& dm = static_cast<dest<T, M, Outs, type_list<Es...>>&>(d);
-      dm.acc[0] += dm.sum;
-      dm.sum = A(0);
-    }
-  }
-
-  template <class L>
-  struct to_tuple;
-  template <class... Ts>
-  struct to_tuple<type_list<Ts...>> {
-    using type = std::tuple<Ts...>;
-  };
-
-  /// The value of E at inner index j of loop L: read from a row, or computed (fused).
-  template <std::uint32_t L, class E, class Rows>
-  static compute_t<L> value(const Rows& r, std::size_t j) {
-    constexpr std::uint32_t i = id<E>;
-    constexpr kind k = planning::kind_v<E>;
-    if constexpr (k == kind::constant) {
-      return E::value.template as<compute_t<L>>();
-    } else if constexpr (k == kind::count) {
-      return static_cast<const row_t<L, E>&>(r).p;
-    } else if constexpr (k == kind::input || sched.buffer[i]) {
-      return static_cast<compute_t<L>>(static_cast<const row_t<L, E>&>(r).p[inner_stride<E> * j]);
-    } else {
-      return compute<L, E>(r, j);
-    }
-  }
-  /// The value of E at inner index j of loop L, computed from its operands.
-  template <std::uint32_t L, class E, class Rows>
-  static compute_t<L> compute(const Rows& r, std::size_t j) {
-    if constexpr (planning::kind_v<E> == kind::broadcast)
-      return value<L, std::tuple_element_t<0, typename to_tuple<children_t<E>>::type>>(r, j);
-    else
-      return apply_op<L, E>(r, j, children_t<E>{});
-  }
-  template <std::uint32_t L, class E, class Rows, class... Args>
-  static compute_t<L> apply_op(const Rows& r, std::size_t j, type_list<Args...>) {
-    return static_cast<compute_t<L>>(E::op::apply(value<L, Args>(r, j)...));
-  }
 
   // -- results ------------------------------------------------------------------------------
 
@@ -756,22 +1245,22 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   /// maps, and inputs, constants and counts requested as they are.
   template <class Outs, std::size_t... K>
   void write_remaining(const Outs& outs, std::index_sequence<K...>) {
-    (write_one<std::tuple_element_t<K, std::tuple<Es...>>>(std::get<K>(outs)), ...);
+    (write_one<plan::outputs[K]>(std::get<K>(outs)), ...);
   }
-  template <class E, class V>
+  template <std::uint32_t I, class V>
   void write_one(const V& out) {
-    constexpr kind k = planning::kind_v<E>;
-    if constexpr (!(sched.member[id<E>] && k != kind::reduction && k != kind::index_map)) {
+    constexpr kind k = nodes::info[I].k;
+    if constexpr (!(sched.member[I] && k != kind::reduction && k != kind::index_map)) {
       using U = std::remove_cvref_t<decltype(*out.data)>;
-      constexpr std::size_t R = E::shape.rank;
+      constexpr std::size_t R = nodes::info[I].shape.rank;
       std::size_t lin = 0;
       if constexpr (k == kind::reduction) {  // at full precision
-        for_each_index(at<E>().shape, [&](const std::array<std::size_t, R>& idx) {
-          out.data[lin++] = static_cast<U>(at<E>().acc[offset<E>(idx)]);
+        for_each_index(flat::to_shape<R>(shape(I)), [&](const std::array<std::size_t, R>& idx) {
+          out.data[lin++] = static_cast<U>(data[I].acc[flat::offset(nodes::info[I].shape, stride(I), idx)]);
         });
       } else {
-        for_each_index(at<E>().shape, [&](const std::array<std::size_t, R>& idx) {
-          out.data[lin++] = static_cast<U>(leaf_at<E>(idx));
+        for_each_index(flat::to_shape<R>(shape(I)), [&](const std::array<std::size_t, R>& idx) {
+          out.data[lin++] = static_cast<U>(leaf_at<I>(idx));
         });
       }
     }
@@ -780,7 +1269,8 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> : slot<T, Ns>... {
   template <class E>
   std::array<std::size_t, E::shape.rank> extents_of() const {
     std::array<std::size_t, E::shape.rank> e{};
-    for (std::size_t a = 0; a < E::shape.rank; ++a) e[a] = at<E>().shape[a].n;
+    const extent* s = shape(place_t<E>::value);
+    for (std::size_t a = 0; a < E::shape.rank; ++a) e[a] = s[a].n;
     return e;
   }
 };

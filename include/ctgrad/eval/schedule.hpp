@@ -109,6 +109,49 @@ struct info_for<Index, node<Op, Args...>> {
       source_axes_v<N>};
 };
 
+/// The planner's view of node N without its operands' places, named by N only (info_for is
+/// named by the graph index as well, and GCC gives each such variable a mangled name holding
+/// every node): with_places() fills the places in from one array for the whole graph.
+template <class N>
+struct info_base {
+  static constexpr node_info value{kind_v<N>, 0, {}, npos, N::shape, 1, no_source_axes};
+};
+template <class Op, class... Args>
+struct info_base<node<Op, Args...>> {
+  static_assert(sizeof...(Args) <= max_arity, "ctgrad: an operation has more operands than the evaluator supports");
+  using N = node<Op, Args...>;
+  static constexpr kind k = kind_v<N>;
+  static constexpr node_info value{
+      k,
+      k == kind::count ? 0U : (k == kind::broadcast ? 1U : static_cast<std::uint32_t>(sizeof...(Args))),
+      {},
+      npos,
+      N::shape,
+      op_cost_v<Op>,
+      source_axes_v<N>};
+};
+
+/// `info` (from info_base) with the places of every node's operands, as info_for gives them:
+/// the operands of node i are places[first[i]] up to places[first[i + 1]], in order.
+template <std::size_t S, std::size_t E>
+constexpr std::array<node_info, S> with_places(std::array<node_info, S> info, const std::array<std::size_t, S + 1>& first,
+                                               const std::array<std::uint32_t, E>& places) {
+  for (std::size_t i = 0; i < S; ++i) {
+    node_info& n = info[i];
+    const std::size_t b = first[i], count = first[i + 1] - first[i];
+    if (count == 0) continue;
+    std::array<std::uint32_t, max_arity> pos{};
+    for (std::size_t k = 0; k < count && k < max_arity; ++k) pos[k] = places[b + k];
+    if (n.k == kind::count) {
+      n.shape_child = pos[0];
+    } else {
+      n.child = pos;
+      if (n.k == kind::broadcast) n.shape_child = pos[1];
+    }
+  }
+  return info;
+}
+
 // -- the schedule -----------------------------------------------------------------------------
 
 /// One loop: its pass, its order inside the pass, the node whose shape it iterates over, and
