@@ -296,6 +296,29 @@ void bm_memcpy(benchmark::State& state, std::size_t m, std::size_t n) {
   report(state, p, p.memcpy_bytes());
 }
 
+float sum_x_dy(const float* CTGRAD_BENCH_RESTRICT x, const float* CTGRAD_BENCH_RESTRICT dy, std::size_t count) {
+  float lanes[16] = {};
+  const std::size_t whole = count - count % 16;
+  for (std::size_t i = 0; i < whole; i += 16)
+    for (std::size_t j = 0; j < 16; ++j) lanes[j] += x[i + j] + dy[i + j];
+  for (std::size_t i = whole; i < count; ++i) lanes[0] += x[i] + dy[i];
+  float total = 0;
+  for (float l : lanes) total += l;
+  return total;
+}
+
+/// One read of x and dy and nothing else: the traffic every batch-norm backward must spend before
+/// it can write its first dx (dx needs sums over all rows of x and dy). Sixteen float lanes keep
+/// the loop bound by memory, not by the additions. With memcpy (which moves what a second pass
+/// moves: read x and dy, write y and dx) it estimates the best a two-pass kernel can do:
+/// memcpy time / (read time + memcpy time) of memcpy's effective bandwidth (report.py).
+void bm_read_x_dy(benchmark::State& state, std::size_t m, std::size_t n) {
+  problem& p = *get_problem(m, n).data;
+  const std::size_t count = m * n;
+  for (auto _ : state) benchmark::DoNotOptimize(sum_x_dy(p.x.data(), p.dy.data(), count));
+  report(state, p, sizeof(float) * 2 * m * n);
+}
+
 const std::pair<std::size_t, std::size_t> kSizes[] = {{256, 1024}, {1024, 1024}, {4096, 1024}, {16384, 256}};
 
 void register_all() {
@@ -303,6 +326,7 @@ void register_all() {
     const std::string size = std::to_string(m) + "x" + std::to_string(n);
     auto name = [&](const char* impl) { return std::string("batch_norm/") + impl + "/" + size + "/threads:1"; };
     benchmark::RegisterBenchmark(name("memcpy").c_str(), bm_memcpy, m, n)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(name("read_x_dy").c_str(), bm_read_x_dy, m, n)->Unit(benchmark::kMicrosecond);
     for (const auto& impl : implementations()) {
 #if CTGRAD_BENCH_HAVE_PLAN
       if (std::string(impl.name) == "ctgrad_plan") {
