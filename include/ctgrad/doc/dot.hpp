@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "ctgrad/core/pack.hpp"
 #include "ctgrad/doc/latex.hpp"
 #include "ctgrad/doc/names.hpp"
 #include "ctgrad/expr/list.hpp"
@@ -109,15 +110,15 @@ std::string dot_of(type_list<Ns...>, Roots, Context, const name_table& names, co
     pictures.add(std::move(p));
   }
   std::size_t k = 0;
-  (picture_name<Ns>(pictures, k), ...);
+  ctgrad::detail::in_order({(picture_name<Ns>(pictures, k), 0)...});
 
   std::string out = "digraph {\n";
   out += fmt::format("  rankdir={};\n", o.rankdir);
   if (!o.title.empty()) out += fmt::format("  label=\"{}\";\n  labelloc=t;\n", dot_escape(o.title));
   out += "  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"Helvetica\", fontsize=11];\n";
   out += "  edge [color=\"#555555\", arrowsize=0.7];\n";
-  (dot_node<order, Roots, Context, Ns>(out, pictures), ...);
-  (dot_edges<order, Ns>(out, children_t<Ns>{}, std::make_index_sequence<children_t<Ns>::size>{}), ...);
+  ctgrad::detail::in_order({(dot_node<order, Roots, Context, Ns>(out, pictures), 0)...});
+  ctgrad::detail::in_order({(dot_edges<order, Ns>(out, children_t<Ns>{}, std::make_index_sequence<children_t<Ns>::size>{}), 0)...});
   out += "}\n";
   return out;
 }

@@ -35,6 +35,7 @@
 
 #include <fmt/format.h>
 
+#include "ctgrad/core/pack.hpp"
 #include "ctgrad/eval/bind.hpp"
 #include "ctgrad/eval/hoist.hpp"
 #include "ctgrad/eval/parallel.hpp"
@@ -111,8 +112,8 @@ struct plan_nodes {
   /// Where the operand places of each node start in `operand_places` (edges in node order).
   static constexpr std::array<std::size_t, sizeof...(Ns) + 1> operand_first = [] {
     std::array<std::size_t, sizeof...(Ns) + 1> f{};
-    std::size_t i = 0;
-    ((f[i + 1] = f[i] + children_t<Ns>::size, ++i), ...);
+    constexpr std::size_t count[] = {children_t<Ns>::size..., 0};  // braced, not a fold: core/pack.hpp
+    for (std::size_t i = 0; i < sizeof...(Ns); ++i) f[i + 1] = f[i] + count[i];
     return f;
   }();
   static constexpr std::array<std::uint32_t, index_t::edge_count + 1> operand_places = [] {
@@ -121,7 +122,7 @@ struct plan_nodes {
     const auto add = [&](const auto& places) {
       for (std::size_t c : places) p[e++] = static_cast<std::uint32_t>(c);
     };
-    (add(sequence_array<typename index_t::template operand_places<children_t<Ns>>::type>::value), ...);
+    in_order({(add(sequence_array<typename index_t::template operand_places<children_t<Ns>>::type>::value), 0)...});
     return p;
   }();
   static constexpr std::array<planning::node_info, sizeof...(Ns)> info = planning::with_places(
@@ -772,28 +773,53 @@ constexpr bool in_loop(const planning::schedule<N>& sched, std::uint32_t i, std:
   return sched.member[i] && sched.loop[i] == l && !sched.loops[l].copy;
 }
 
-/// Marks in `leaf` what loop l reads from memory (see plan_of::leaves).
-template <std::size_t N>
-constexpr void mark_leaves(const std::array<planning::node_info, N>& info, const planning::schedule<N>& sched,
-                           std::uint32_t l, std::array<bool, N>& leaf) {
-  std::array<bool, N> seen{};
-  std::array<std::uint32_t, N * planning::max_arity + 1> stack{};
-  std::size_t top = 0;
-  for (std::uint32_t i = 0; i < N; ++i) {
-    if (!in_loop(sched, i, l)) continue;
-    for (std::uint32_t c = 0; c < info[i].arity; ++c) stack[top++] = info[i].child[c];
+/// Calls f(l, i) for every member i (leaves = false) or every leaf i (leaves = true: what loop
+/// l reads from memory, see plan_of::leaves) of every loop l that is not a copy: loops in
+/// order, the items of a loop in increasing place order. Linear in the graph: the members are
+/// bucketed by loop once, and each loop's walk resets only the entries it touched (a pass over
+/// all nodes per loop made the tables quadratic, past Clang's default constexpr step limit on a
+/// 16-block network).
+template <std::size_t N, class F>
+constexpr void for_each_item(const std::array<planning::node_info, N>& info, const planning::schedule<N>& sched,
+                             bool leaves, F&& f) {
+  const std::uint32_t loops = sched.loop_count;
+  std::array<std::uint32_t, N + 1> first{};  // members of loop l: members[first[l] .. first[l + 1])
+  std::array<std::uint32_t, N> members{};
+  for (std::uint32_t i = 0; i < N; ++i)
+    if (in_loop(sched, i, sched.loop[i])) ++first[sched.loop[i] + 1];
+  for (std::uint32_t l = 0; l < loops; ++l) first[l + 1] += first[l];
+  std::array<std::uint32_t, N + 1> fill = first;
+  for (std::uint32_t i = 0; i < N; ++i)
+    if (in_loop(sched, i, sched.loop[i])) members[fill[sched.loop[i]]++] = i;
+  if (!leaves) {
+    for (std::uint32_t l = 0; l < loops; ++l)
+      for (std::uint32_t k = first[l]; k < first[l + 1]; ++k) f(l, members[k]);
+    return;
   }
-  while (top > 0) {
-    const std::uint32_t c = stack[--top];
-    if (seen[c]) continue;
-    seen[c] = true;
-    const auto& n = info[c];
-    if (n.k == planning::kind::constant) continue;
-    if (n.k == planning::kind::input || n.k == planning::kind::count || sched.buffer[c]) {
-      leaf[c] = true;
-      continue;
+  std::array<bool, N> seen{};
+  std::array<std::uint32_t, N> touched{}, found{};
+  std::array<std::uint32_t, N * planning::max_arity + 1> stack{};
+  for (std::uint32_t l = 0; l < loops; ++l) {
+    std::size_t top = 0, touched_count = 0, found_count = 0;
+    for (std::uint32_t k = first[l]; k < first[l + 1]; ++k)
+      for (std::uint32_t c = 0; c < info[members[k]].arity; ++c) stack[top++] = info[members[k]].child[c];
+    while (top > 0) {
+      const std::uint32_t c = stack[--top];
+      if (seen[c]) continue;
+      seen[c] = true;
+      touched[touched_count++] = c;
+      const auto& n = info[c];
+      if (n.k == planning::kind::constant) continue;
+      if (n.k == planning::kind::input || n.k == planning::kind::count || sched.buffer[c]) {
+        std::size_t at = found_count++;  // insertion into increasing order
+        for (; at > 0 && found[at - 1] > c; --at) found[at] = found[at - 1];
+        found[at] = c;
+        continue;
+      }
+      for (std::uint32_t a = 0; a < n.arity; ++a) stack[top++] = n.child[a];
     }
-    for (std::uint32_t a = 0; a < n.arity; ++a) stack[top++] = n.child[a];
+    for (std::size_t k = 0; k < found_count; ++k) f(l, found[k]);
+    for (std::size_t t = 0; t < touched_count; ++t) seen[touched[t]] = false;
   }
 }
 
@@ -801,11 +827,7 @@ template <std::size_t N>
 constexpr std::size_t count_items(const std::array<planning::node_info, N>& info, const planning::schedule<N>& sched,
                                   bool leaves) {
   std::size_t total = 0;
-  for (std::uint32_t l = 0; l < sched.loop_count; ++l) {
-    std::array<bool, N> mark{};
-    if (leaves) mark_leaves(info, sched, l, mark);
-    for (std::uint32_t i = 0; i < N; ++i) total += leaves ? mark[i] : in_loop(sched, i, l);
-  }
+  fused::for_each_item(info, sched, leaves, [&](std::uint32_t, std::uint32_t) { ++total; });
   return total;
 }
 
@@ -814,14 +836,12 @@ constexpr loop_lists<Loops, Items> make_lists(const std::array<planning::node_in
                                               const planning::schedule<N>& sched, bool leaves) {
   loop_lists<Loops, Items> t{};
   std::size_t k = 0;
-  for (std::uint32_t l = 0; l < Loops; ++l) {
-    t.offset[l] = static_cast<std::uint32_t>(k);
-    std::array<bool, N> mark{};
-    if (leaves) mark_leaves(info, sched, l, mark);
-    for (std::uint32_t i = 0; i < N; ++i)
-      if (leaves ? mark[i] : in_loop(sched, i, l)) t.item[k++] = i;
-  }
-  t.offset[Loops] = static_cast<std::uint32_t>(k);
+  std::uint32_t next = 0;  // the next loop whose offset is unset
+  fused::for_each_item(info, sched, leaves, [&](std::uint32_t l, std::uint32_t i) {
+    for (; next <= l; ++next) t.offset[next] = static_cast<std::uint32_t>(k);
+    t.item[k++] = i;
+  });
+  for (; next <= Loops; ++next) t.offset[next] = static_cast<std::uint32_t>(k);
   return t;
 }
 

@@ -319,22 +319,28 @@ constexpr schedule<N> make_schedule(const std::array<node_info, N>& info, const 
                         planning::same_domain(info, s, s.domain[c], s.domain[i]);
     return merged ? 0 : 1;
   };
-  // Calls f(c) for every buffer c computed in member i's pass that i's loop reads.
+  // Calls f(c) for every buffer c computed in member i's pass that i's loop reads. The walk's
+  // arrays are made once and only the entries it touched are reset: zeroing N-long arrays per
+  // member made this step quadratic in the graph (Clang's default constexpr step limit stopped
+  // a 16-block network here).
+  std::array<bool, N> seen{};
+  std::array<std::uint32_t, N> touched{};
+  std::array<std::uint32_t, N * max_arity + 1> stack{};
   auto for_each_dependency = [&](std::uint32_t i, auto&& f) {
-    std::array<bool, N> seen{};
-    std::array<std::uint32_t, N * max_arity + 1> stack{};
-    std::size_t top = 0;
+    std::size_t top = 0, touched_count = 0;
     for (std::uint32_t c = 0; c < info[i].arity; ++c) stack[top++] = info[i].child[c];
     while (top > 0) {
       const std::uint32_t c = stack[--top];
       if (seen[c]) continue;
       seen[c] = true;
+      touched[touched_count++] = c;
       if (s.buffer[c] || info[c].k == kind::input || info[c].k == kind::constant || info[c].k == kind::count) {
         if (s.buffer[c] && info[c].k != kind::reduction && s.pass[c] == s.pass[i]) f(c);
         continue;
       }
       for (std::uint32_t a = 0; a < info[c].arity; ++a) stack[top++] = info[c].child[a];
     }
+    for (std::size_t t = 0; t < touched_count; ++t) seen[touched[t]] = false;
   };
   std::array<int, N> max_sub{};  // per pass
   for (std::uint32_t i = 0; i < N; ++i) {
@@ -357,38 +363,37 @@ constexpr schedule<N> make_schedule(const std::array<node_info, N>& info, const 
       s.sub[c] = latest < s.sub[c] ? latest : s.sub[c];
     });
   }
-  // Loops: members of one pass, sub-step and domain share one.
-  std::array<loop_info, N> made{};
-  std::uint32_t count = 0;
-  for (std::uint32_t i = 0; i < N; ++i) {
-    if (!s.member[i]) continue;
+  // Loops: members of one pass, sub-step and domain share one. The members are first sorted
+  // by (pass, sub-step), stably (two counting sorts), so that a member is compared only with
+  // the loops of its own group and the loops come out in execution order: by pass, then
+  // sub-step, then first member. (Comparing each member with every loop made so far, then
+  // sorting, was quadratic in the graph.)
+  std::array<std::uint32_t, N> by_sub{}, grouped{};
+  std::uint32_t member_count = 0;
+  {
+    std::array<std::uint32_t, N + 1> start{};
+    for (std::uint32_t i = 0; i < N; ++i)
+      if (s.member[i]) ++start[static_cast<std::size_t>(s.sub[i]) + 1];
+    for (std::size_t v = 0; v < N; ++v) start[v + 1] += start[v];
+    for (std::uint32_t i = 0; i < N; ++i)
+      if (s.member[i]) by_sub[start[static_cast<std::size_t>(s.sub[i])]++] = i;
+    member_count = start[N];
+    start = {};
+    for (std::uint32_t k = 0; k < member_count; ++k) ++start[static_cast<std::size_t>(s.pass[by_sub[k]]) + 1];
+    for (std::size_t v = 0; v < N; ++v) start[v + 1] += start[v];
+    for (std::uint32_t k = 0; k < member_count; ++k) grouped[start[static_cast<std::size_t>(s.pass[by_sub[k]])]++] = by_sub[k];
+  }
+  std::uint32_t count = 0, group_first = 0;  // group_first: the first loop of the current group
+  for (std::uint32_t k = 0; k < member_count; ++k) {
+    const std::uint32_t i = grouped[k];
+    if (k == 0 || s.pass[grouped[k - 1]] != s.pass[i] || s.sub[grouped[k - 1]] != s.sub[i]) group_first = count;
     const bool copy = info[i].k == kind::index_map;
-    std::uint32_t l = 0;
+    std::uint32_t l = group_first;
     for (; l < count; ++l)
-      if (!copy && !made[l].copy && made[l].pass == s.pass[i] && made[l].sub == s.sub[i] &&
-          planning::same_domain(info, s, made[l].domain, s.domain[i]))
-        break;
-    if (l == count) made[count++] = loop_info{s.pass[i], s.sub[i], s.domain[i], copy, i};
+      if (!copy && !s.loops[l].copy && planning::same_domain(info, s, s.loops[l].domain, s.domain[i])) break;
+    if (l == count) s.loops[count++] = loop_info{s.pass[i], s.sub[i], s.domain[i], copy, i};
     s.loop[i] = l;
   }
-  // Execution order: by pass, then sub-step, then first member (a stable insertion sort).
-  std::array<std::uint32_t, N> order{};
-  for (std::uint32_t l = 0; l < count; ++l) order[l] = l;
-  for (std::uint32_t a = 1; a < count; ++a)
-    for (std::uint32_t b = a; b > 0; --b) {
-      const loop_info& x = made[order[b - 1]];
-      const loop_info& y = made[order[b]];
-      const bool after = x.pass > y.pass || (x.pass == y.pass && (x.sub > y.sub || (x.sub == y.sub && x.first_member > y.first_member)));
-      if (!after) break;
-      std::swap(order[b - 1], order[b]);
-    }
-  std::array<std::uint32_t, N> rank_of{};
-  for (std::uint32_t l = 0; l < count; ++l) {
-    s.loops[l] = made[order[l]];
-    rank_of[order[l]] = l;
-  }
-  for (std::uint32_t i = 0; i < N; ++i)
-    if (s.member[i]) s.loop[i] = rank_of[s.loop[i]];
   s.loop_count = count;
   return s;
 }

@@ -17,6 +17,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "ctgrad/core/pack.hpp"
 #include "ctgrad/expr/node.hpp"
 
 namespace ctgrad::detail {
@@ -96,7 +97,7 @@ struct graph_index<type_list<Ns...>> {
     using type = std::index_sequence<place_t<Cs>::value...>;
   };
 
-  static constexpr std::size_t edge_count = (children_t<Ns>::size + ... + 0);
+  static constexpr std::size_t edge_count = sum_of({children_t<Ns>::size..., std::size_t{0}});
 
   static constexpr consumer_table<size, edge_count> build() {
     // Edges (child place, parent place), parents in increasing order.
@@ -110,7 +111,7 @@ struct graph_index<type_list<Ns...>> {
       }
       ++p;
     };
-    (add(sequence_array<typename operand_places<children_t<Ns>>::type>::value), ...);
+    in_order({(add(sequence_array<typename operand_places<children_t<Ns>>::type>::value), 0)...});
 
     // Counting sort by child, stable (so parents stay in order); a parent that has the same
     // operand twice (x * x) is listed once.
