@@ -11,6 +11,12 @@
 #include <thread>
 #include <vector>
 
+// Loops inlined into thread_team::run: see the note on -Wpass-failed in plan.hpp.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpass-failed"
+#endif
+
 namespace ctgrad::detail {
 
 /// One helper thread that runs `fn(ctx, part)` each time it is given work.
@@ -91,3 +97,7 @@ class thread_team {
 };
 
 }  // namespace ctgrad::detail
+
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif

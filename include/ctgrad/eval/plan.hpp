@@ -44,6 +44,15 @@
 #include "ctgrad/expr/text.hpp"
 #include "ctgrad/graph/topo.hpp"
 
+// The fused loops ask the vectorizer to assume their iterations independent (they are: every
+// buffer a loop writes is its own). Clang turns that request into a warning wherever it cannot
+// vectorize after all, a sum into one accumulator (floating-point reduction, kept in order) or
+// a call to exp or tanh: warnings a user of the library cannot act on, silenced here and in
+// parallel.hpp (whose thread team runs these loops). -Rpass-missed=loop-vectorize still lists them.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpass-failed"
+#endif
 #if defined(__clang__)
 #define CTGRAD_INDEPENDENT_ITERATIONS _Pragma("clang loop vectorize(assume_safety)")
 #elif defined(__GNUC__)
@@ -142,21 +151,6 @@ struct plan_of<type_list<Ns...>, type_list<Es...>> {
       static_cast<std::uint32_t>(nodes::index_t::template place_t<Es>::value)...};
   static constexpr planning::schedule<sizeof...(Ns)> sched = planning::make_schedule(nodes::info, outputs);
 
-  /// The members of loop L (topological order), as indices.
-  template <std::uint32_t L>
-  static constexpr auto members() {
-    constexpr std::size_t count = [] {
-      std::size_t c = 0;
-      for (std::uint32_t i = 0; i < sizeof...(Ns); ++i) c += sched.member[i] && sched.loop[i] == L;
-      return c;
-    }();
-    std::array<std::uint32_t, count> m{};
-    std::size_t k = 0;
-    for (std::uint32_t i = 0; i < sizeof...(Ns); ++i)
-      if (sched.member[i] && sched.loop[i] == L) m[k++] = i;
-    return m;
-  }
-
   /// What loop L reads from memory: inputs, counts and buffers, found through the fused nodes
   /// of its members. A buffer its own loop computes is read back at the same index, after the
   /// member that writes it (members run in topological order), so it is computed once.
@@ -202,16 +196,10 @@ struct plan_of<type_list<Ns...>, type_list<Es...>> {
   }
 
   template <std::uint32_t L, std::size_t... I>
-  static auto member_types(std::index_sequence<I...>) -> type_list<typename nodes::template type<members<L>()[I]>...>;
-  template <std::uint32_t L, std::size_t... I>
   static auto leaf_types(std::index_sequence<I...>) -> type_list<typename nodes::template type<leaves<L>()[I]>...>;
 
   template <std::uint32_t L>
-  using members_t = decltype(member_types<L>(std::make_index_sequence<members<L>().size()>{}));
-  template <std::uint32_t L>
   using leaves_t = decltype(leaf_types<L>(std::make_index_sequence<leaves<L>().size()>{}));
-  template <std::uint32_t L>
-  using domain_t = typename nodes::template type<sched.loops[L].domain>;
 };
 
 /// The fused loops, written against small descriptions of one loop rather than against node
@@ -1473,3 +1461,7 @@ constexpr plan<T, Es...> compile(expr_list<Es...>) {
 }
 
 }  // namespace ctgrad
+
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
