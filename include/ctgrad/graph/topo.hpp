@@ -8,11 +8,12 @@
 // A depth-first search with a visited list: each unique node is expanded once, so the work
 // grows with the number of edges of the DAG, never with the number of paths through it.
 //
-// Membership in the visited list is a braced list of the compiler's type-identity builtin
-// (CTGRAD_DETAIL_SAME_TYPE): linear in the list, but no template is instantiated per pair of
-// nodes. Measured with GCC 12 on the 16-block network of benchmarks/compile_scaling (838 unique
-// nodes): std::is_same_v per pair took 42 s already at 8 blocks; a visited set kept as a chain
-// of base classes queried with std::is_base_of took 18 s; a fold of the builtin took well under a second.
+// Membership in the visited list is a fold (GCC) or a braced list (Clang) of the compiler's
+// type-identity builtin (CTGRAD_DETAIL_SAME_TYPE): linear in the list, but no template is
+// instantiated per pair of nodes. Measured with GCC 12 on the 16-block network of
+// benchmarks/compile_scaling (838 unique nodes): std::is_same_v per pair took 42 s already at 8
+// blocks; a visited set kept as a chain of base classes queried with std::is_base_of took 18 s;
+// the fold takes well under a second.
 #include <type_traits>
 
 #include "ctgrad/core/pack.hpp"
@@ -25,8 +26,17 @@ namespace detail {
 
 template <class List, class T>
 struct contains;
+#if defined(__clang__)
+// Clang nests a fold N deep and stops at its bracket depth (core/pack.hpp): a braced list.
 template <class... Ts, class T>
 struct contains<type_list<Ts...>, T> : std::bool_constant<any_of({CTGRAD_DETAIL_SAME_TYPE(Ts, T)..., false})> {};
+#else
+// GCC: a fold. The braced list's constexpr call, one per visit with the whole visited list as
+// its argument, made the 16-block network of benchmarks/compile_scaling 30 s slower to compile
+// (62 s -> 92 s of CPU time with g++ 12 -O2).
+template <class... Ts, class T>
+struct contains<type_list<Ts...>, T> : std::bool_constant<(CTGRAD_DETAIL_SAME_TYPE(Ts, T) || ...)> {};
+#endif
 /// Whether T is one of the types of a type_list.
 template <class List, class T>
 inline constexpr bool contains_v = contains<List, T>::value;
