@@ -5,8 +5,9 @@
 // Written as class templates (`::type`) rather than constexpr functions returning a node: GCC 12
 // puts every instantiated function in its symbol table and mangles its name, and the name of a
 // function whose template arguments are deep node types costs time quadratic in the number of
-// distinct subexpressions it mentions. Classes that only compute a type are never mangled. The
-// only functions instantiated here are the operations' own constructors (ctgrad::add, make_node).
+// distinct subexpressions it mentions. Classes that only compute a type are never mangled, so
+// nodes are made with made_t (make_node's type); the only functions instantiated here are the
+// operations' own rules (Op::simplify).
 #include <type_traits>
 
 #include "ctgrad/expr/list.hpp"
@@ -21,7 +22,7 @@ struct no_adjoint {};
 template <class A, class B, bool NoA = CTGRAD_DETAIL_SAME_TYPE(A, no_adjoint),
           bool NoB = CTGRAD_DETAIL_SAME_TYPE(B, no_adjoint)>
 struct accumulated {
-  using type = decltype(ctgrad::add(A{}, B{}));
+  using type = made_t<add_op, A, B>;  // ctgrad::add(A{}, B{})
 };
 template <class A, class B, bool NoB>
 struct accumulated<A, B, true, NoB> {
@@ -46,11 +47,11 @@ struct fitted_as<Target, C, fit_kind::same> {
 };
 template <class Target, class C>
 struct fitted_as<Target, C, fit_kind::reduce> {
-  using type = decltype(ctgrad::make_node<reduce_to_op<Target::shape>>(C{}));
+  using type = made_t<reduce_to_op<Target::shape>, C>;
 };
 template <class Target, class C>
 struct fitted_as<Target, C, fit_kind::expand> {
-  using type = decltype(ctgrad::make_node<broadcast_op>(C{}, Target{}));
+  using type = made_t<broadcast_op, C, Target>;
 };
 template <class Target, class C, bool None = CTGRAD_DETAIL_SAME_TYPE(C, no_adjoint) || detail::is_zero_impl<C>::value>
 struct fitted : fitted_as<Target, C,

@@ -55,10 +55,10 @@ struct forward_pass<wrt_t<Ws...>, tangents_t<Ts...>> {
     using type = no_adjoint;  // constants and inputs not differentiated
   };
   template <fixed_string Name, std::size_t R>
-    requires(std::is_same_v<input_node<Name, R>, Ws> || ...)
+    requires(std::is_same<input_node<Name, R>, Ws>::value || ...)
   struct tangent<input_node<Name, R>> {
     using N = input_node<Name, R>;
-    using type = decltype(detail::sum_contributions(detail::fit_to<N>(std::conditional_t<std::is_same_v<Ws, N>, Ts, no_adjoint>{})...));
+    using type = decltype(detail::sum_contributions(detail::fit_to<N>(std::conditional_t<std::is_same<Ws, N>::value, Ts, no_adjoint>{})...));
   };
   template <class Op, class... Args>
   struct tangent<node<Op, Args...>> {

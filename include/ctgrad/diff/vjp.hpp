@@ -38,7 +38,7 @@ template <Expression... Es>
 constexpr seeds_t<Es...> seeds(Es...) { return {}; }
 template <Expression... Es>
 constexpr wrt_t<Es...> wrt(Es...) {
-  static_assert((is_input_v<Es> && ...),
+  static_assert((is_input<Es>::value && ...),
                 "ctgrad: vjp()/grad() differentiate with respect to inputs only; a wrt(...) "
                 "argument is an expression that is not a ctgrad::input<\"name\", rank>");
   return {};
@@ -64,7 +64,7 @@ struct reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>> {
   template <class N>
   struct depends : std::false_type {};
   template <fixed_string Name, std::size_t R>
-  struct depends<input_node<Name, R>> : std::bool_constant<(std::is_same_v<input_node<Name, R>, Ws> || ...)> {};
+  struct depends<input_node<Name, R>> : std::bool_constant<(std::is_same<input_node<Name, R>, Ws>::value || ...)> {};
   template <class Op, class... Args>
   struct depends<node<Op, Args...>> : std::bool_constant<(depends<Args>::value || ...)> {};
   // Shape-only operands carry no derivative: a count never depends on anything, and a

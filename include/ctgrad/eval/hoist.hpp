@@ -42,15 +42,15 @@ namespace detail::hoisting {
 
 /// True when a value of E, read in a loop over shape S, repeats along a non-unit axis of S (E
 /// lacks that axis, or has extent 1 there): then E is the same for every index of that axis.
-template <class E, static_shape S>
-inline constexpr bool repeats_in = [] {
-  constexpr static_shape e = E::shape;
-  for (std::size_t a = 0; a < S.rank; ++a) {
-    if (S.is_unit(a)) continue;
-    if (a + e.rank < S.rank || e.is_unit(a + e.rank - S.rank)) return true;
+// A function of shapes: a variable template named by E would be given a mangled name holding
+// E by GCC 12 (see eval/plan.hpp).
+constexpr bool repeats_in(static_shape e, static_shape s) {
+  for (std::size_t a = 0; a < s.rank; ++a) {
+    if (s.is_unit(a)) continue;
+    if (a + e.rank < s.rank || e.is_unit(a + e.rank - s.rank)) return true;
   }
   return false;
-}();
+}
 
 /// The factors of a product, split into those that repeat along its loop (Inv) and those that
 /// vary (Var), each in their order of appearance, and the sign of the unary minuses met.
@@ -58,7 +58,7 @@ template <class Inv, class Var, bool Neg>
 struct factors {
   using inv = Inv;
   using var = Var;
-  static constexpr bool neg = Neg;
+  using neg = std::bool_constant<Neg>;
 };
 
 template <class F, class G>
@@ -78,7 +78,7 @@ template <class F>
 using one_invariant = factors<type_list<F>, type_list<>, false>;
 
 /// The factors of E inside a product computed over shape S.
-template <class E, static_shape S, bool Repeats = repeats_in<E, S>>
+template <class E, static_shape S, bool Repeats = repeats_in(E::shape, S)>
 struct collect {  // a factor that repeats: computed once, in its own (smaller) loop
   using type = one_invariant<hoisted_t<E>>;
 };
@@ -92,12 +92,12 @@ template <class A, static_shape S>
 struct collect<node<neg_op, A>, S, false> : flip<typename collect<A, S>::type> {};
 // a / b with b repeating: a * (1 / b), one division per feature instead of one per element
 template <class A, class B, static_shape S>
-  requires repeats_in<B, S>
+  requires(repeats_in(B::shape, S))
 struct collect<node<div_op, A, B>, S, false>
-    : concat<typename collect<A, S>::type, one_invariant<decltype(ctgrad::divide(one_node{}, hoisted_t<B>{}))>> {};
+    : concat<typename collect<A, S>::type, one_invariant<made_t<div_op, one_node, hoisted_t<B>>>> {};
 // broadcast_like(k, ref) with k repeating: the factor is k itself (broadcasting is implicit)
 template <class K, class Ref, static_shape S>
-  requires repeats_in<K, S>
+  requires(repeats_in(K::shape, S))
 struct collect<node<broadcast_op, K, Ref>, S, false> {
   using type = one_invariant<hoisted_t<K>>;
 };
@@ -110,7 +110,7 @@ struct product<type_list<F>> {
   using type = F;
 };
 template <class F, class G, class... Rest>
-struct product<type_list<F, G, Rest...>> : product<type_list<decltype(ctgrad::multiply(F{}, G{})), Rest...>> {};
+struct product<type_list<F, G, Rest...>> : product<type_list<made_t<mul_op, F, G>, Rest...>> {};
 
 /// A product regrouped: (per-element factors) * (repeating factors), or nothing to do (`void`).
 template <class F, bool Both = (F::inv::size > 0 && F::var::size > 0)>
@@ -119,8 +119,8 @@ struct regroup {
 };
 template <class F>
 struct regroup<F, true> {
-  using grouped = decltype(ctgrad::multiply(typename product<typename F::var>::type{}, typename product<typename F::inv>::type{}));
-  using type = std::conditional_t<F::neg, decltype(ctgrad::negate(grouped{})), grouped>;
+  using grouped = made_t<mul_op, typename product<typename F::var>::type, typename product<typename F::inv>::type>;
+  using type = std::conditional_t<F::neg::value, made_t<neg_op, grouped>, grouped>;
 };
 
 /// A node with its operands hoisted (itself when none changes).
@@ -131,7 +131,7 @@ struct rebuilt {
 template <class Op, class... Args>
 struct rebuilt<node<Op, Args...>> {
   using type = std::conditional_t<(CTGRAD_DETAIL_SAME_TYPE(hoisted_t<Args>, Args) && ...), node<Op, Args...>,
-                                  decltype(ctgrad::make_node<Op>(hoisted_t<Args>{}...))>;
+                                  made_t<Op, hoisted_t<Args>...>>;
 };
 
 template <class E>
@@ -139,7 +139,7 @@ struct is_product_root : std::false_type {};
 template <class A, class B>
 struct is_product_root<node<mul_op, A, B>> : std::true_type {};
 template <class A, class B>
-struct is_product_root<node<div_op, A, B>> : std::bool_constant<repeats_in<B, node<div_op, A, B>::shape>> {};
+struct is_product_root<node<div_op, A, B>> : std::bool_constant<repeats_in(B::shape, node<div_op, A, B>::shape)> {};
 template <class A>
 struct is_product_root<node<neg_op, A>> : std::true_type {};
 

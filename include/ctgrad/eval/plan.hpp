@@ -71,7 +71,7 @@ struct shape_error : std::invalid_argument {
 /// The type ctgrad computes in: double for float data (sums, and every intermediate, so that a
 /// mean or a deviation stored between passes keeps its precision); double for double.
 template <class T>
-using accumulator_t = std::conditional_t<std::is_same_v<T, float>, double, T>;
+using accumulator_t = std::conditional_t<std::is_same<T, float>::value, double, T>;
 
 namespace detail {
 
@@ -615,11 +615,16 @@ constexpr std::uint32_t axes_mask(const List& axes) {
   for (std::size_t a : axes) m |= std::uint32_t{1} << a;
   return m;
 }
+/// The axes node N counts (0 for other nodes), as std::integral_constant: named by the op, not
+/// by N (a variable per node would be given a mangled name holding N by GCC 12).
+template <class Op, bool Count = planning::op_kind_v<Op> == planning::kind::count>
+struct count_axes_of_op : std::integral_constant<std::uint32_t, 0> {};
+template <class Op>
+struct count_axes_of_op<Op, true> : std::integral_constant<std::uint32_t, axes_mask(Op::axes_list())> {};
 template <class N>
-inline constexpr std::uint32_t count_axes_v = 0;
+struct count_axes_of : std::integral_constant<std::uint32_t, 0> {};
 template <class Op, class... Args>
-  requires(planning::kind_v<node<Op, Args...>> == planning::kind::count)
-inline constexpr std::uint32_t count_axes_v<node<Op, Args...>> = axes_mask(Op::axes_list());
+struct count_axes_of<node<Op, Args...>> : count_axes_of_op<Op> {};
 
 /// What the text of a node is made of (ctgrad::to_text, expr/text.hpp), in a table indexed by
 /// place: an error message renders a node's text from it at run time, so that no text
@@ -637,11 +642,23 @@ template <class N>
 struct text_entry_of {
   static constexpr text_entry value{&text_of<N>::get, text_of<N>::prec};
 };
+/// A node's entry, named by its op and arity only where the op's symbol takes no operand types
+/// (`template <class...> symbol()`, as every ctgrad op): an entry per node, and a symbol
+/// function per node whose address it holds, would each have a mangled name holding the node.
+template <class Op, std::uint32_t Arity>
+struct text_entry_of_op {
+  static constexpr text_entry value{&Op::template symbol<>, Op::prec, false, Op::kind, Arity};
+};
 template <class Op, class... Args>
-struct text_entry_of<node<Op, Args...>> {
+struct text_entry_of_node {
   static constexpr text_entry value{&Op::template symbol<Args...>, Op::prec, false, Op::kind,
                                     static_cast<std::uint32_t>(sizeof...(Args))};
 };
+template <class Op, class... Args>
+struct text_entry_of<node<Op, Args...>>
+    : std::conditional_t<requires { Op::template symbol<>(); },
+                         text_entry_of_op<Op, static_cast<std::uint32_t>(sizeof...(Args))>,
+                         text_entry_of_node<Op, Args...>> {};
 /// The entries, with their operands' places from the planner's table (named by the node only,
 /// not by the graph: the operands of a count are its shape operand, those of every other node
 /// are its children in order).
@@ -732,7 +749,7 @@ void bind_one(extent* shape, std::size_t* strides, const T*& input, const Bs&...
     if constexpr (B::rank != N::shape.rank) {
       raise<input_is_bound_to_a_tensor_of_another_rank, N::name>();
     } else {
-      static_assert(std::is_same_v<typename B::value_type, T>,
+      static_assert(std::is_same<typename B::value_type, T>::value,
                     "ctgrad::evaluate(): every bound tensor must have the same element type");
       const B& b = std::get<const B&>(std::forward_as_tuple(bs...));
       for (std::size_t a = 0; a < B::rank; ++a) shape[a] = extent{b.values.extents[a], N::name.view(), a};
@@ -1121,7 +1138,7 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
      ...);
   }
 
-  static constexpr std::array<std::uint32_t, size> count_axes{flat::count_axes_v<Ns>...};
+  static constexpr std::array<std::uint32_t, size> count_axes{flat::count_axes_of<Ns>::value...};
   static constexpr std::array<flat::text_entry, size> texts =
       flat::with_operands(std::array<flat::text_entry, size>{flat::text_entry_of<Ns>::value...}, nodes::info);
 
@@ -1289,7 +1306,7 @@ struct common_value_type {
                 "ctgrad::evaluate(): no bindings given; pass the element type explicitly, "
                 "evaluate<double>(...)");
   using type = std::common_type_t<typename Bs::value_type...>;
-  static_assert((std::is_same_v<type, typename Bs::value_type> && ...),
+  static_assert((std::is_same<type, typename Bs::value_type>::value && ...),
                 "ctgrad::evaluate(): every bound tensor must have the same element type (all "
                 "float or all double)");
 };
@@ -1322,7 +1339,7 @@ inline bool overlaps(const void* a, std::size_t na, const void* b, std::size_t n
 ///   plan.run(std::tuple{y_out, dx_out}, ctgrad::bind(x, xv), ctgrad::bind(dy, dyv));
 template <class T, class... Es>
 class plan {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "ctgrad::compile<T>(): T must be float or double");
+  static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "ctgrad::compile<T>(): T must be float or double");
   // What the loops compute: Es with products regrouped (eval/hoist.hpp); the same values.
   using state_t = detail::executor<T, topological_order_t<hoisted_t<Es>...>, type_list<hoisted_t<Es>...>>;
   state_t state_;
@@ -1399,7 +1416,7 @@ class plan {
   }
   template <class D, class... Ls>
   static constexpr std::size_t reads_in_list(std::string_view name, type_list<Ls...>) {
-    return ((is_input_v<Ls> && name_of<Ls>() == name && whole<D, Ls>()) || ...) ? 1 : 0;
+    return ((is_input<Ls>::value && name_of<Ls>() == name && whole<D, Ls>()) || ...) ? 1 : 0;
   }
   /// True when a loop over D's shape reads all of Ls (D is non-unit wherever Ls is).
   template <class D, class Ls>
@@ -1414,7 +1431,7 @@ class plan {
   }
   template <class L>
   static constexpr std::string_view name_of() {
-    if constexpr (is_input_v<L>) return L::name.view();
+    if constexpr (is_input<L>::value) return L::name.view();
     else return {};
   }
 

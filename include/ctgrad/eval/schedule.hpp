@@ -62,76 +62,68 @@ template <class Op>
   requires requires { Op::cost; }
 inline constexpr int op_cost_v<Op> = Op::cost;
 
-/// The kind of node N. Variable templates and class templates only, here and below: GCC 12
-/// gives every instantiated function a mangled name, which for deep node types costs time
-/// quadratic in their size (graph/index.hpp).
+/// The kind of an operation's nodes.
+template <class Op>
+inline constexpr kind op_kind_v = std::derived_from<Op, reduction_op>      ? kind::reduction
+                                  : std::derived_from<Op, index_map_op>    ? kind::index_map
+                                  : std::is_same<Op, broadcast_op>::value  ? kind::broadcast
+                                  : std::derived_from<Op, shape_function_op> ? kind::count
+                                                                           : kind::elementwise;
+
+// Facts about node N are class templates deriving from a class named by small values (the
+// op, shapes): GCC 12 emits, and mangles the name of, every variable template instance and
+// every static data member of an instantiated class, and the cost of a name grows faster than
+// linearly with the node types in it, so nothing below is a variable named by N.
+
+/// The kind of node N (as std::integral_constant).
 template <class N>
-inline constexpr kind kind_v = kind::input;
+struct kind_of : std::integral_constant<kind, kind::input> {};
 template <rational V>
-inline constexpr kind kind_v<constant_node<V>> = kind::constant;
+struct kind_of<constant_node<V>> : std::integral_constant<kind, kind::constant> {};
 template <class Op, class... Args>
-inline constexpr kind kind_v<node<Op, Args...>> =
-    std::derived_from<Op, reduction_op>      ? kind::reduction
-    : std::derived_from<Op, index_map_op>    ? kind::index_map
-    : std::is_same_v<Op, broadcast_op>       ? kind::broadcast
-    : std::derived_from<Op, shape_function_op> ? kind::count
-                                             : kind::elementwise;
+struct kind_of<node<Op, Args...>> : std::integral_constant<kind, op_kind_v<Op>> {};
+template <class N>
+inline constexpr kind kind_v = kind_of<N>::value;
 
 inline constexpr std::array<int, max_rank> no_source_axes = [] {
   std::array<int, max_rank> a{};
   for (auto& v : a) v = -1;
   return a;
 }();
-template <class N>
-inline constexpr std::array<int, max_rank> source_axes_v = no_source_axes;
+
+/// The planner's view of a node without its operands' places, named by what it is made of
+/// (kind, arity, shape, cost, and for index maps the op and the operand's shape).
+template <kind K, std::uint32_t Arity, static_shape S, int Cost, class MapOp = void, static_shape A = static_shape{}>
+struct info_value {
+  static constexpr node_info value{K, Arity, {}, npos, S, Cost, no_source_axes};
+};
+template <kind K, std::uint32_t Arity, static_shape S, int Cost, class MapOp, static_shape A>
+  requires(!std::is_void_v<MapOp>)
+struct info_value<K, Arity, S, Cost, MapOp, A> {
+  static constexpr node_info value{K, Arity, {}, npos, S, Cost, MapOp::template source_axes<detail::shape_stub<A>>()};
+};
+
+template <class Op, class... Args>
+struct info_of_node {
+  static_assert(sizeof...(Args) <= max_arity, "ctgrad: an operation has more operands than the evaluator supports");
+  static constexpr kind k = op_kind_v<Op>;
+  using type = info_value<k, k == kind::count ? 0U : (k == kind::broadcast ? 1U : static_cast<std::uint32_t>(sizeof...(Args))),
+                          node<Op, Args...>::shape, op_cost_v<Op>>;
+};
 template <class Op, class A>
   requires std::derived_from<Op, index_map_op>
-inline constexpr std::array<int, max_rank> source_axes_v<node<Op, A>> = Op::template source_axes<A>();
-
-/// The planner's view of node N, positions looked up in the graph index Index.
-template <class Index, class N>
-struct info_for {
-  static constexpr node_info value{kind_v<N>, 0, {}, npos, N::shape, 1, no_source_axes};
-};
-template <class Index, class Op, class... Args>
-struct info_for<Index, node<Op, Args...>> {
-  static_assert(sizeof...(Args) <= max_arity, "ctgrad: an operation has more operands than the evaluator supports");
-  using N = node<Op, Args...>;
-  static constexpr kind k = kind_v<N>;
-  static constexpr std::array<std::uint32_t, max_arity> pos{static_cast<std::uint32_t>(Index::template place_t<Args>::value)...};
-  static constexpr node_info value{
-      k,
-      k == kind::count ? 0U : (k == kind::broadcast ? 1U : static_cast<std::uint32_t>(sizeof...(Args))),
-      k == kind::count ? std::array<std::uint32_t, max_arity>{} : pos,
-      k == kind::count ? pos[0] : (k == kind::broadcast ? pos[1] : npos),
-      N::shape,
-      op_cost_v<Op>,
-      source_axes_v<N>};
+struct info_of_node<Op, A> {
+  using type = info_value<kind::index_map, 1U, node<Op, A>::shape, op_cost_v<Op>, Op, A::shape>;
 };
 
-/// The planner's view of node N without its operands' places, named by N only (info_for is
-/// named by the graph index as well, and GCC gives each such variable a mangled name holding
-/// every node): with_places() fills the places in from one array for the whole graph.
+/// The planner's view of node N without its operands' places (`::value`): with_places() fills
+/// the places in from one array for the whole graph.
 template <class N>
-struct info_base {
-  static constexpr node_info value{kind_v<N>, 0, {}, npos, N::shape, 1, no_source_axes};
-};
+struct info_base : info_value<kind_v<N>, 0, N::shape, 1> {};
 template <class Op, class... Args>
-struct info_base<node<Op, Args...>> {
-  static_assert(sizeof...(Args) <= max_arity, "ctgrad: an operation has more operands than the evaluator supports");
-  using N = node<Op, Args...>;
-  static constexpr kind k = kind_v<N>;
-  static constexpr node_info value{
-      k,
-      k == kind::count ? 0U : (k == kind::broadcast ? 1U : static_cast<std::uint32_t>(sizeof...(Args))),
-      {},
-      npos,
-      N::shape,
-      op_cost_v<Op>,
-      source_axes_v<N>};
-};
+struct info_base<node<Op, Args...>> : info_of_node<Op, Args...>::type {};
 
-/// `info` (from info_base) with the places of every node's operands, as info_for gives them:
+/// `info` (from info_base) with the places of every node's operands:
 /// the operands of node i are places[first[i]] up to places[first[i + 1]], in order.
 template <std::size_t S, std::size_t E>
 constexpr std::array<node_info, S> with_places(std::array<node_info, S> info, const std::array<std::size_t, S + 1>& first,

@@ -25,7 +25,7 @@ struct view {
   constexpr view(T* d, std::array<std::size_t, R> e) : data(d), extents(e) {}
   /// A view of a non-const view's memory as const.
   template <class U>
-    requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
+    requires(std::is_same<const U, T>::value && !std::is_same<U, T>::value)
   constexpr view(view<U, R> v) : data(v.data), extents(v.extents) {}  // NOLINT: implicit
 
   [[nodiscard]] constexpr std::size_t size() const {

@@ -17,14 +17,16 @@ namespace ctgrad {
 
 namespace detail {
 template <class E>
-struct is_zero_impl : std::bool_constant<is_constant_value_v<E, rational{0}>> {};
+struct is_zero_impl : std::bool_constant<is_constant_value<E, rational{0}>::value> {};
 template <class Ref>
 struct is_zero_impl<node<broadcast_op, zero_node, Ref>> : std::true_type {};
 }  // namespace detail
 
 /// True for the constant 0 and for `zeros_like(x)`.
 template <class E>
-inline constexpr bool is_zero_v = detail::is_zero_impl<std::remove_cvref_t<E>>::value;
+struct is_zero : detail::is_zero_impl<std::remove_cvref_t<E>> {};
+template <class E>
+inline constexpr bool is_zero_v = is_zero<E>::value;
 
 /// Elementwise operations share their shape rule: the broadcast of the operands' shapes.
 struct elementwise_base : elementwise_op {
@@ -45,15 +47,15 @@ struct div_op;
 // argument-dependent-lookup set of its operand types, which clang 14 does by walking a node
 // type's template arguments as a tree, exponential in the depth of a derived gradient's type.
 template <Expression A>
-constexpr auto negate(A a) { return ctgrad::make_node<neg_op>(a); }
+constexpr auto negate(A) { return detail::made_t<neg_op, A>{}; }
 template <Expression A, Expression B>
-constexpr auto add(A a, B b) { return ctgrad::make_node<add_op>(a, b); }
+constexpr auto add(A, B) { return detail::made_t<add_op, A, B>{}; }
 template <Expression A, Expression B>
-constexpr auto subtract(A a, B b) { return ctgrad::make_node<sub_op>(a, b); }
+constexpr auto subtract(A, B) { return detail::made_t<sub_op, A, B>{}; }
 template <Expression A, Expression B>
-constexpr auto multiply(A a, B b) { return ctgrad::make_node<mul_op>(a, b); }
+constexpr auto multiply(A, B) { return detail::made_t<mul_op, A, B>{}; }
 template <Expression A, Expression B>
-constexpr auto divide(A a, B b) { return ctgrad::make_node<div_op>(a, b); }
+constexpr auto divide(A, B) { return detail::made_t<div_op, A, B>{}; }
 
 template <Expression A>
 constexpr auto operator-(A a) { return ctgrad::negate(a); }
@@ -67,40 +69,35 @@ template <Expression A, Expression B>
 constexpr auto operator/(A a, B b) { return ctgrad::divide(a, b); }
 
 namespace detail {
+// The simplifier's facts about operands are class templates deriving from std::bool_constant:
+// GCC 12 emits, and mangles the name of, every variable template instance and every static
+// data member of an instantiated class, at a cost growing faster than linearly with the node
+// types in the name, while a class that only carries types and a shared base costs nothing.
 template <class E>
-struct negated {
-  static constexpr bool value = false;
-};
+struct negated : std::false_type {};
 template <class X>
-struct negated<node<neg_op, X>> {
-  static constexpr bool value = true;
+struct negated<node<neg_op, X>> : std::true_type {
   using operand = X;
 };
-/// A product whose left factor is a constant: `c * x`.
+/// A product whose left factor is a constant: `c * x` (`factor::value` is c).
 template <class E>
-struct scaled {
-  static constexpr bool value = false;
-};
+struct scaled : std::false_type {};
 template <rational C, class X>
-struct scaled<node<mul_op, constant_node<C>, X>> {
-  static constexpr bool value = true;
-  static constexpr rational factor = C;
+struct scaled<node<mul_op, constant_node<C>, X>> : std::true_type {
+  using factor = constant_node<C>;
   using operand = X;
 };
 /// `broadcast_like(c, ref)` for a constant c: c spread over ref's shape.
 template <class E>
-struct spread_constant {
-  static constexpr bool value = false;
-};
+struct spread_constant : std::false_type {};
 template <rational C, class Ref>
-struct spread_constant<node<broadcast_op, constant_node<C>, Ref>> {
-  static constexpr bool value = true;
+struct spread_constant<node<broadcast_op, constant_node<C>, Ref>> : std::true_type {
   using constant = constant_node<C>;
 };
 /// Dropping an operand is only a simplification when it leaves the static shape unchanged.
-template <class Kept, class... All>
-inline constexpr bool keeps_shape =
-    Kept::shape == broadcast_shapes(std::array<static_shape, sizeof...(All)>{All::shape...});
+constexpr bool keeps_shape(static_shape kept, static_shape a, static_shape b) {
+  return kept == broadcast_shapes(std::array<static_shape, 2>{a, b});
+}
 }  // namespace detail
 
 /// -a
@@ -127,10 +124,10 @@ struct neg_op : elementwise_base {
 
   template <class A>
   static constexpr auto simplify(A) {
-    if constexpr (is_constant_v<A>) return constant_node<-A::value>{};
+    if constexpr (is_constant<A>::value) return constant_node<-A::value>{};
     else if constexpr (detail::negated<A>::value) return typename detail::negated<A>::operand{};
     else if constexpr (detail::scaled<A>::value)
-      return ctgrad::multiply(constant_node<-detail::scaled<A>::factor>{}, typename detail::scaled<A>::operand{});
+      return ctgrad::multiply(constant_node<-detail::scaled<A>::factor::value>{}, typename detail::scaled<A>::operand{});
     else return no_rewrite{};
   }
 };
@@ -159,9 +156,9 @@ struct add_op : elementwise_base {
 
   template <class A, class B>
   static constexpr auto simplify(A a, B b) {
-    if constexpr (is_constant_v<A> && is_constant_v<B>) return constant_node<A::value + B::value>{};
-    else if constexpr (is_zero_v<A> && detail::keeps_shape<B, A, B>) return b;
-    else if constexpr (is_zero_v<B> && detail::keeps_shape<A, A, B>) return a;
+    if constexpr (is_constant<A>::value && is_constant<B>::value) return constant_node<A::value + B::value>{};
+    else if constexpr (is_zero<A>::value && detail::keeps_shape(B::shape, A::shape, B::shape)) return b;
+    else if constexpr (is_zero<B>::value && detail::keeps_shape(A::shape, A::shape, B::shape)) return a;
     else if constexpr (detail::negated<B>::value) return ctgrad::subtract(a, typename detail::negated<B>::operand{});
     else if constexpr (detail::negated<A>::value) return ctgrad::subtract(b, typename detail::negated<A>::operand{});
     else return no_rewrite{};
@@ -195,9 +192,9 @@ struct sub_op : elementwise_base {
 
   template <class A, class B>
   static constexpr auto simplify(A a, B b) {
-    if constexpr (is_constant_v<A> && is_constant_v<B>) return constant_node<A::value - B::value>{};
-    else if constexpr (is_zero_v<B> && detail::keeps_shape<A, A, B>) return a;
-    else if constexpr (is_zero_v<A> && detail::keeps_shape<B, A, B>) return ctgrad::negate(b);
+    if constexpr (is_constant<A>::value && is_constant<B>::value) return constant_node<A::value - B::value>{};
+    else if constexpr (is_zero<B>::value && detail::keeps_shape(A::shape, A::shape, B::shape)) return a;
+    else if constexpr (is_zero<A>::value && detail::keeps_shape(B::shape, A::shape, B::shape)) return ctgrad::negate(b);
     else if constexpr (detail::negated<B>::value) return ctgrad::add(a, typename detail::negated<B>::operand{});
     else return no_rewrite{};
   }
@@ -235,23 +232,23 @@ struct mul_op : elementwise_base {
 
   template <class A, class B>
   static constexpr auto simplify(A a, B b) {
-    if constexpr (is_constant_v<A> && is_constant_v<B>) return constant_node<A::value * B::value>{};
-    else if constexpr (is_constant_value_v<A, rational{1}>) return b;
-    else if constexpr (is_constant_value_v<B, rational{1}>) return a;
-    else if constexpr (is_constant_value_v<A, rational{-1}>) return ctgrad::negate(b);
-    else if constexpr (is_constant_value_v<B, rational{-1}>) return ctgrad::negate(a);
-    else if constexpr (is_constant_v<B>) return ctgrad::multiply(b, a);  // constants to the left: 2*x == x*2
+    if constexpr (is_constant<A>::value && is_constant<B>::value) return constant_node<A::value * B::value>{};
+    else if constexpr (is_constant_value<A, rational{1}>::value) return b;
+    else if constexpr (is_constant_value<B, rational{1}>::value) return a;
+    else if constexpr (is_constant_value<A, rational{-1}>::value) return ctgrad::negate(b);
+    else if constexpr (is_constant_value<B, rational{-1}>::value) return ctgrad::negate(a);
+    else if constexpr (is_constant<B>::value) return ctgrad::multiply(b, a);  // constants to the left: 2*x == x*2
     // broadcast_like(c, ref) * b == c * b when b already has ref's shape
     else if constexpr (detail::spread_constant<A>::value && B::shape == A::shape)
       return ctgrad::multiply(typename detail::spread_constant<A>::constant{}, b);
     else if constexpr (detail::spread_constant<B>::value && A::shape == B::shape)
       return ctgrad::multiply(typename detail::spread_constant<B>::constant{}, a);
-    else if constexpr (is_constant_v<A> && detail::scaled<B>::value)
-      return ctgrad::multiply(constant_node<A::value * detail::scaled<B>::factor>{}, typename detail::scaled<B>::operand{});
+    else if constexpr (is_constant<A>::value && detail::scaled<B>::value)
+      return ctgrad::multiply(constant_node<A::value * detail::scaled<B>::factor::value>{}, typename detail::scaled<B>::operand{});
     else if constexpr (detail::negated<A>::value && detail::negated<B>::value)
       return ctgrad::multiply(typename detail::negated<A>::operand{}, typename detail::negated<B>::operand{});
     else if constexpr (detail::negated<B>::value) return ctgrad::negate(ctgrad::multiply(a, typename detail::negated<B>::operand{}));
-    else if constexpr (detail::negated<A>::value && !is_constant_v<B>)
+    else if constexpr (detail::negated<A>::value && !is_constant<B>::value)
       return ctgrad::negate(ctgrad::multiply(typename detail::negated<A>::operand{}, b));
     else return no_rewrite{};
   }
@@ -286,9 +283,9 @@ struct div_op : elementwise_base {
 
   template <class A, class B>
   static constexpr auto simplify(A a, B b) {
-    if constexpr (is_constant_v<B>) {
+    if constexpr (is_constant<B>::value) {
       static_assert(B::value.num != 0, "ctgrad: division by the constant 0");
-      if constexpr (is_constant_v<A>) return constant_node<A::value / B::value>{};
+      if constexpr (is_constant<A>::value) return constant_node<A::value / B::value>{};
       else return ctgrad::multiply(constant_node<rational{1} / B::value>{}, a);
     } else if constexpr (detail::negated<A>::value && detail::negated<B>::value) {
       return ctgrad::divide(typename detail::negated<A>::operand{}, typename detail::negated<B>::operand{});

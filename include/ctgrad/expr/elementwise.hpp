@@ -26,14 +26,14 @@ struct tanh_op;
 template <int N>
 struct pow_op;
 
-template <Expression A> constexpr auto square(A a) { return ctgrad::make_node<square_op>(a); }
-template <Expression A> constexpr auto sqrt(A a) { return ctgrad::make_node<sqrt_op>(a); }
-template <Expression A> constexpr auto rsqrt(A a) { return ctgrad::make_node<rsqrt_op>(a); }
-template <Expression A> constexpr auto exp(A a) { return ctgrad::make_node<exp_op>(a); }
-template <Expression A> constexpr auto log(A a) { return ctgrad::make_node<log_op>(a); }
-template <Expression A> constexpr auto tanh(A a) { return ctgrad::make_node<tanh_op>(a); }
+template <Expression A> constexpr auto square(A) { return detail::made_t<square_op, A>{}; }
+template <Expression A> constexpr auto sqrt(A) { return detail::made_t<sqrt_op, A>{}; }
+template <Expression A> constexpr auto rsqrt(A) { return detail::made_t<rsqrt_op, A>{}; }
+template <Expression A> constexpr auto exp(A) { return detail::made_t<exp_op, A>{}; }
+template <Expression A> constexpr auto log(A) { return detail::made_t<log_op, A>{}; }
+template <Expression A> constexpr auto tanh(A) { return detail::made_t<tanh_op, A>{}; }
 /// x^N for an integer N (negative allowed); pow<1>(x) is x, pow<2>(x) is square(x).
-template <int N, Expression A> constexpr auto pow(A a) { return ctgrad::make_node<pow_op<N>>(a); }
+template <int N, Expression A> constexpr auto pow(A) { return detail::made_t<pow_op<N>, A>{}; }
 
 /// Base of unary functions printed as calls: name(x).
 struct unary_function_base : elementwise_base {

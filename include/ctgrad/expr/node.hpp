@@ -41,8 +41,8 @@ inline constexpr bool starts_unsimplified = false;
 // the latter's is_convertible with an unqualified call, whose argument-dependent lookup walks a
 // node type's template arguments as a tree (exponential in depth under clang 14).
 template <class E>
-concept Expression = std::is_base_of_v<expression_tag, std::remove_cvref_t<E>> &&
-                     std::is_empty_v<std::remove_cvref_t<E>>;
+concept Expression = std::is_base_of<expression_tag, std::remove_cvref_t<E>>::value &&
+                     std::is_empty<std::remove_cvref_t<E>>::value;
 
 /// How a node prints as text (the LaTeX and Markdown renderers build on the same facts).
 enum class notation {
@@ -95,12 +95,32 @@ struct broadcast_op;
 /// read through an index mapping; nothing is computed.
 struct index_map_op {};
 
+namespace detail {
+/// What a node states about itself, held by a base class named by the values only: GCC 12
+/// emits (and mangles the name of) every static data member of every instantiated class, at a
+/// cost that grows faster than linearly with the size of the name, so a member of
+/// node<Op, Args...> would cost more the deeper the node. node_facts<S, U> is shared by every
+/// node of the same shape.
+template <static_shape S, bool Unsimplified>
+struct node_facts : expression_tag {
+  static constexpr static_shape shape = S;
+  static constexpr bool unsimplified = Unsimplified;
+};
+
+/// Stands for an operand in an operation's `result_shape<A...>()`, which reads only `A::shape`:
+/// the function is then named by shapes, not by operand types (and shared by all nodes with
+/// operands of the same shapes).
+template <static_shape S>
+struct shape_stub {
+  static constexpr static_shape shape = S;
+};
+}  // namespace detail
+
 /// An operation applied to children `Args...`.
 template <class Op, class... Args>
-struct node : expression_tag {
+struct node : detail::node_facts<Op::template result_shape<detail::shape_stub<Args::shape>...>(),
+                                 starts_unsimplified<Op> || (Args::unsimplified || ...)> {
   using op = Op;
-  static constexpr static_shape shape = Op::template result_shape<Args...>();
-  static constexpr bool unsimplified = starts_unsimplified<Op> || (Args::unsimplified || ...);
 };
 
 /// A named input of rank `Rank`. Its values arrive only when the expression is evaluated.
@@ -152,8 +172,11 @@ struct is_constant<constant_node<V>> : std::true_type {};
 template <class E>
 inline constexpr bool is_constant_v = is_constant<std::remove_cvref_t<E>>::value;
 
+/// True for the constant V (a class, for use on deep node types: see expr/arithmetic.hpp).
 template <class E, rational V>
-inline constexpr bool is_constant_value_v = std::is_same_v<std::remove_cvref_t<E>, constant_node<V>>;
+struct is_constant_value : std::is_same<std::remove_cvref_t<E>, constant_node<V>> {};
+template <class E, rational V>
+inline constexpr bool is_constant_value_v = is_constant_value<E, V>::value;
 
 /// The children of a node, as a pack carried by `type_list`.
 template <class... Ts>
@@ -181,6 +204,25 @@ struct no_rewrite {};
 namespace detail {
 template <class Op, class... Args>
 concept has_simplify = requires { Op::simplify(Args{}...); };
+
+template <class Op, class... Args>
+struct made_by_rules {
+  using rewritten = decltype(Op::simplify(Args{}...));
+  using type = std::conditional_t<std::is_same<rewritten, no_rewrite>::value, node<Op, Args...>, rewritten>;
+};
+template <class Op, class... Args>
+struct made_plain {
+  using type = node<Op, Args...>;
+};
+template <class Op, class... Args>
+struct made_checked : std::conditional_t<has_simplify<Op, Args...>, made_by_rules<Op, Args...>, made_plain<Op, Args...>> {};
+
+/// The type make_node<Op>(Args{}...) returns, computed by class templates: code that only
+/// needs the type (the reverse pass summing and fitting adjoints) uses this rather than calling
+/// make_node in decltype, since GCC 12 gives every instantiated function a mangled name, at a
+/// cost growing faster than linearly with the node types in it.
+template <class Op, class... Args>
+using made_t = typename std::conditional_t<(Args::unsimplified || ...), made_plain<Op, Args...>, made_checked<Op, Args...>>::type;
 }  // namespace detail
 
 /// The one way nodes are made: `make_node<Op>(args...)` applies `Op`'s simplification rules
@@ -189,17 +231,7 @@ concept has_simplify = requires { Op::simplify(Args{}...); };
 /// Nodes built on an unsimplified operand are never rewritten (the raw chain rule for docs).
 template <class Op, Expression... Args>
 constexpr auto make_node(Args...) {
-  if constexpr ((Args::unsimplified || ...)) {
-    return node<Op, Args...>{};
-  } else if constexpr (detail::has_simplify<Op, Args...>) {
-    using rewritten = decltype(Op::simplify(Args{}...));
-    if constexpr (!std::is_same_v<rewritten, no_rewrite>)
-      return rewritten{};
-    else
-      return node<Op, Args...>{};
-  } else {
-    return node<Op, Args...>{};
-  }
+  return detail::made_t<Op, Args...>{};
 }
 
 }  // namespace ctgrad

@@ -115,12 +115,14 @@ constexpr std::uint32_t broadcast_axes_mask() {
 inline constexpr std::string_view reduction_rule_latex =
     "c = \\sum_{i} a:\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\text{ repeated along } i";
 
-/// True when E (right-aligned in a rank-R result) is constant along the axes in Mask.
-template <class E, std::uint32_t Mask, std::size_t R>
-constexpr bool invariant_along() {
-  for (std::size_t a = 0; a < R; ++a) {
-    if (!((Mask >> a) & 1U) || a + E::shape.rank < R) continue;
-    if (!E::shape.is_unit(a + E::shape.rank - R)) return false;
+/// True when a node of shape `e` (right-aligned in a rank-r result) is constant along the axes
+/// in `mask`. A function of the shape, not of the node: GCC 12 mangles the name of every
+/// function template instance, at a cost that grows faster than linearly with the node types
+/// in it, so helpers of the simplifier take values or are class templates.
+constexpr bool invariant_along(static_shape e, std::uint32_t mask, std::size_t r) {
+  for (std::size_t a = 0; a < r; ++a) {
+    if (!((mask >> a) & 1U) || a + e.rank < r) continue;
+    if (!e.is_unit(a + e.rank - r)) return false;
   }
   return true;
 }
@@ -130,28 +132,25 @@ constexpr bool invariant_along() {
 /// vary along a. Products, negations and divisions by invariant factors are looked through.
 template <class E, std::uint32_t Mask, std::size_t R>
 struct factors {
-  static constexpr bool inv = detail::invariant_along<E, Mask, R>();
-  using invariant = std::conditional_t<inv, E, one_node>;
-  using variant = std::conditional_t<inv, one_node, E>;
+  using invariant = std::conditional_t<detail::invariant_along(E::shape, Mask, R), E, one_node>;
+  using variant = std::conditional_t<detail::invariant_along(E::shape, Mask, R), one_node, E>;
 };
 template <class A, class B, std::uint32_t Mask, std::size_t R>
-  requires(!detail::invariant_along<node<mul_op, A, B>, Mask, R>())
+  requires(!detail::invariant_along(node<mul_op, A, B>::shape, Mask, R))
 struct factors<node<mul_op, A, B>, Mask, R> {
-  using invariant = decltype(ctgrad::multiply(typename factors<A, Mask, R>::invariant{},
-                                              typename factors<B, Mask, R>::invariant{}));
-  using variant = decltype(ctgrad::multiply(typename factors<A, Mask, R>::variant{},
-                                            typename factors<B, Mask, R>::variant{}));
+  using invariant = detail::made_t<mul_op, typename factors<A, Mask, R>::invariant, typename factors<B, Mask, R>::invariant>;
+  using variant = detail::made_t<mul_op, typename factors<A, Mask, R>::variant, typename factors<B, Mask, R>::variant>;
 };
 template <class A, std::uint32_t Mask, std::size_t R>
-  requires(!detail::invariant_along<node<neg_op, A>, Mask, R>())
+  requires(!detail::invariant_along(node<neg_op, A>::shape, Mask, R))
 struct factors<node<neg_op, A>, Mask, R> {
-  using invariant = decltype(ctgrad::negate(typename factors<A, Mask, R>::invariant{}));
+  using invariant = detail::made_t<neg_op, typename factors<A, Mask, R>::invariant>;
   using variant = typename factors<A, Mask, R>::variant;
 };
 template <class A, class B, std::uint32_t Mask, std::size_t R>
-  requires(!detail::invariant_along<node<div_op, A, B>, Mask, R>() && detail::invariant_along<B, Mask, R>())
+  requires(!detail::invariant_along(node<div_op, A, B>::shape, Mask, R) && detail::invariant_along(B::shape, Mask, R))
 struct factors<node<div_op, A, B>, Mask, R> {
-  using invariant = decltype(ctgrad::divide(typename factors<A, Mask, R>::invariant{}, B{}));
+  using invariant = detail::made_t<div_op, typename factors<A, Mask, R>::invariant, B>;
   using variant = typename factors<A, Mask, R>::variant;
 };
 
@@ -178,28 +177,28 @@ struct is_shifted_data<node<sub_op, W, node<stop_gradient_op, S>>> : std::true_t
 template <class E, std::uint32_t Mask, std::size_t R>
 struct shifted_by_statistic : std::false_type {};
 template <class Op, class V, class C, std::uint32_t Mask, std::size_t R>
-  requires(std::is_same_v<Op, sub_op> || std::is_same_v<Op, add_op>)
+  requires(std::is_same<Op, sub_op>::value || std::is_same<Op, add_op>::value)
 struct shifted_by_statistic<node<Op, V, C>, Mask, R>
-    : std::bool_constant<is_shifted_data<V>::value && has_sum<C>::value && detail::invariant_along<C, Mask, R>() &&
+    : std::bool_constant<is_shifted_data<V>::value && has_sum<C>::value && detail::invariant_along(C::shape, Mask, R) &&
                          V::shape == node<Op, V, C>::shape> {
   using v = V;
   using c = C;
-  static constexpr bool minus = std::is_same_v<Op, sub_op>;
+  using minus = std::bool_constant<std::is_same<Op, sub_op>::value>;
 };
 
+// (Facts about deep node types are base classes such as std::bool_constant, never static data
+// members: GCC 12 emits and mangles each static data member of each instantiated class.)
 template <class A, std::uint32_t Mask>
-struct distributes {
-  static constexpr bool value = false;
+struct distributes : std::false_type {};
+template <class P, class Q, std::uint32_t Mask, std::size_t R = node<mul_op, P, Q>::shape.rank,
+          bool Right = shifted_by_statistic<Q, Mask, R>::value && P::shape == node<mul_op, P, Q>::shape,
+          bool Left = !Right && shifted_by_statistic<P, Mask, R>::value && Q::shape == node<mul_op, P, Q>::shape>
+struct distributes_product : std::bool_constant<Left || Right> {
+  using shifted = std::conditional_t<Right, shifted_by_statistic<Q, Mask, R>, shifted_by_statistic<P, Mask, R>>;
+  using u = std::conditional_t<Right, P, Q>;
 };
 template <class P, class Q, std::uint32_t Mask>
-struct distributes<node<mul_op, P, Q>, Mask> {
-  static constexpr std::size_t R = node<mul_op, P, Q>::shape.rank;
-  static constexpr bool right = shifted_by_statistic<Q, Mask, R>::value && P::shape == node<mul_op, P, Q>::shape;
-  static constexpr bool left = !right && shifted_by_statistic<P, Mask, R>::value && Q::shape == node<mul_op, P, Q>::shape;
-  static constexpr bool value = left || right;
-  using shifted = std::conditional_t<right, shifted_by_statistic<Q, Mask, R>, shifted_by_statistic<P, Mask, R>>;
-  using u = std::conditional_t<right, P, Q>;
-};
+struct distributes<node<mul_op, P, Q>, Mask> : distributes_product<P, Q, Mask> {};
 
 /// square(v - c) for shifted data v and a statistic c (see shifted_by_statistic).
 template <class A, std::uint32_t Mask>
@@ -211,28 +210,25 @@ struct squared_shift<node<square_op, B>, Mask> : std::bool_constant<shifted_by_s
 
 /// True when sum over Mask of A can take constant factors out: A is a product with factors of
 /// both kinds, and the varying part alone still has A's shape.
-template <class A, std::uint32_t Mask>
-constexpr bool factors_out() {
-  using f = factors<A, Mask, A::shape.rank>;
-  if constexpr (std::is_same_v<typename f::invariant, one_node> || std::is_same_v<typename f::variant, one_node>) return false;
-  else return f::variant::shape == A::shape;
-}
+template <class A, std::uint32_t Mask, class F = factors<A, Mask, A::shape.rank>,
+          bool Split = !std::is_same<typename F::invariant, one_node>::value && !std::is_same<typename F::variant, one_node>::value>
+struct factors_out : std::false_type {};
+template <class A, std::uint32_t Mask, class F>
+struct factors_out<A, Mask, F, true> : std::bool_constant<F::variant::shape == A::shape> {};
 
-template <class Axes, class A>
-constexpr bool axes_in_range() {
-  for (std::size_t a : Axes::list)
-    if (a >= A::shape.rank) return false;
+/// True when every axis in `axes` is less than `rank`.
+template <std::size_t N>
+constexpr bool axes_in_range(const std::array<std::size_t, N>& axes, std::size_t rank) {
+  for (std::size_t a : axes)
+    if (a >= rank) return false;
   return true;
 }
 
 /// A broadcast whose payload is unit on every axis in Mask: summing it over Mask multiplies.
 template <class E>
-struct broadcast_parts {
-  static constexpr bool value = false;
-};
+struct broadcast_parts : std::false_type {};
 template <class G, class Ref>
-struct broadcast_parts<node<broadcast_op, G, Ref>> {
-  static constexpr bool value = true;
+struct broadcast_parts<node<broadcast_op, G, Ref>> : std::true_type {
   using payload = G;
   using reference = Ref;
 };
@@ -257,9 +253,9 @@ struct broadcast_op : shape_function_op {
   // spread over a shape are bold: 0, 1, c 1.
   template <class Gv, class Ref>
   static latex_operand latex(const latex_operand& g, const latex_operand&) {
-    if constexpr (is_constant_value_v<Gv, rational{0}>) return {"\\mathbf{0}", precedence::atom};
-    else if constexpr (is_constant_value_v<Gv, rational{1}>) return {"\\mathbf{1}", precedence::atom};
-    else if constexpr (is_constant_v<Gv>) return {g.wrapped(precedence::multiplicative, true) + " \\mathbf{1}", precedence::multiplicative};
+    if constexpr (is_constant_value<Gv, rational{0}>::value) return {"\\mathbf{0}", precedence::atom};
+    else if constexpr (is_constant_value<Gv, rational{1}>::value) return {"\\mathbf{1}", precedence::atom};
+    else if constexpr (is_constant<Gv>::value) return {g.wrapped(precedence::multiplicative, true) + " \\mathbf{1}", precedence::multiplicative};
     else return g;
   }
   static constexpr std::string_view rule_name = "adjoint of a broadcast = sum over those axes";
@@ -285,7 +281,7 @@ struct broadcast_op : shape_function_op {
       return ctgrad::negate(ctgrad::make_node<broadcast_op>(typename detail::negated<G>::operand{}, Ref{}));
     else if constexpr (detail::broadcast_parts<G>::value)
       return ctgrad::make_node<broadcast_op>(typename detail::broadcast_parts<G>::payload{}, Ref{});
-    else if constexpr (!std::is_same_v<detail::shape_rep_t<Ref>, Ref>)
+    else if constexpr (!std::is_same<detail::shape_rep_t<Ref>, Ref>::value)
       return ctgrad::make_node<broadcast_op>(g, detail::shape_rep_t<Ref>{});
     else return no_rewrite{};
   }
@@ -316,7 +312,7 @@ struct count_op<axes_t<Axes...>> : shape_function_op {
 
   template <class A>
   static constexpr auto simplify(A) {
-    if constexpr (!std::is_same_v<detail::shape_rep_t<A>, A>)
+    if constexpr (!std::is_same<detail::shape_rep_t<A>, A>::value)
       return ctgrad::make_node<count_op>(detail::shape_rep_t<A>{});
     else return no_rewrite{};
   }
@@ -360,7 +356,7 @@ struct sum_op<axes_t<Axes...>> : reduction_op {
                     (A::shape.unit_mask | axes::mask) == (g::shape.unit_mask))
         return ctgrad::multiply(ctgrad::make_node<count_op<axes>>(ref{}), g{});
       else return no_rewrite{};
-    } else if constexpr (detail::factors_out<A, axes::mask>()) {
+    } else if constexpr (detail::factors_out<A, axes::mask>::value) {
       // constant factors move out of the sum: fewer operations per element, and sums of the
       // same varying part (dy * xhat in dgamma and in dx) become one node, summed once
       using f = detail::factors<A, axes::mask, A::shape.rank>;
@@ -370,14 +366,14 @@ struct sum_op<axes_t<Axes...>> : reduction_op {
       using sh = typename d::shifted;
       const auto uv = ctgrad::make_node<sum_op>(ctgrad::multiply(typename d::u{}, typename sh::v{}));
       const auto cu = ctgrad::multiply(typename sh::c{}, ctgrad::make_node<sum_op>(typename d::u{}));
-      if constexpr (sh::minus) return ctgrad::subtract(uv, cu);
+      if constexpr (sh::minus::value) return ctgrad::subtract(uv, cu);
       else return ctgrad::add(uv, cu);
     } else if constexpr (detail::shifted_by_statistic<A, axes::mask, A::shape.rank>::value) {
       // the same split for a plain sum: sum(v - c) = sum(v) - c * count
       using sh = detail::shifted_by_statistic<A, axes::mask, A::shape.rank>;
       const auto cn = ctgrad::multiply(typename sh::c{}, ctgrad::make_node<count_op<axes>>(typename sh::v{}));
       const auto sv = ctgrad::make_node<sum_op>(typename sh::v{});
-      if constexpr (sh::minus) return ctgrad::subtract(sv, cn);
+      if constexpr (sh::minus::value) return ctgrad::subtract(sv, cn);
       else return ctgrad::add(sv, cn);
     } else if constexpr (detail::squared_shift<A, axes::mask>::value) {
       // and for a square: sum((v - c)^2) = sum(v^2) - c * (2 sum(v) - c * count), the variance
@@ -385,7 +381,7 @@ struct sum_op<axes_t<Axes...>> : reduction_op {
       using sh = typename detail::squared_shift<A, axes::mask>::shifted;
       using v = typename sh::v;
       using c = typename sh::c;
-      static_assert(sh::minus, "ctgrad internal error: squared_shift matches differences only");
+      static_assert(sh::minus::value, "ctgrad internal error: squared_shift matches differences only");
       const auto n = ctgrad::make_node<count_op<axes>>(v{});
       const auto twice_sum = ctgrad::multiply(constant<2>, ctgrad::make_node<sum_op>(v{}));
       return ctgrad::subtract(ctgrad::make_node<sum_op>(ctgrad::make_node<square_op>(v{})),
@@ -398,9 +394,8 @@ struct sum_op<axes_t<Axes...>> : reduction_op {
 template <static_shape S>
 struct reduce_to_op : reduction_op {
   /// S widened to A's rank: A's extra leading axes kept with extent 1.
-  template <class A>
-  static constexpr std::uint32_t leading_unit_mask() {
-    constexpr std::size_t k = A::shape.rank - S.rank;
+  static constexpr std::uint32_t leading_unit_mask(std::size_t rank) {
+    const std::size_t k = rank - S.rank;
     return ((std::uint32_t{1} << k) - 1U) | (S.unit_mask << k);
   }
   template <class A>
@@ -436,7 +431,7 @@ struct reduce_to_op : reduction_op {
       return ctgrad::make_node<sum_op<detail::axes_from_mask_t<S.unit_mask & ~A::shape.unit_mask>>>(a);
     else if constexpr (A::shape.rank > S.rank)  // leading axes dropped: a sum keeping them, squeezed
       return ctgrad::make_node<squeeze_op<detail::axes_from_mask_t<(std::uint32_t{1} << (A::shape.rank - S.rank)) - 1U>>>(
-          ctgrad::make_node<reduce_to_op<static_shape{A::shape.rank, leading_unit_mask<A>()}>>(a));
+          ctgrad::make_node<reduce_to_op<static_shape{A::shape.rank, leading_unit_mask(A::shape.rank)}>>(a));
     else if constexpr (detail::negated<A>::value)
       return ctgrad::negate(ctgrad::make_node<reduce_to_op>(typename detail::negated<A>::operand{}));
     else return no_rewrite{};
@@ -447,7 +442,7 @@ struct reduce_to_op : reduction_op {
 template <std::size_t... Axes, Expression A>
 constexpr auto sum(A a) {
   static_assert(sizeof...(Axes) > 0, "ctgrad: sum<Axes...>(x) needs at least one axis");
-  static_assert(detail::axes_in_range<axes_t<Axes...>, A>(),
+  static_assert(detail::axes_in_range(axes_t<Axes...>::list, A::shape.rank),
                 "ctgrad: sum<Axes...>(x) names an axis that x does not have (every axis must be "
                 "less than x's rank)");
   return ctgrad::make_node<sum_op<axes_t<Axes...>>>(a);
@@ -456,14 +451,14 @@ constexpr auto sum(A a) {
 /// The number of elements of x along `Axes...` (a run-time value, rank 0).
 template <std::size_t... Axes, Expression A>
 constexpr auto count(A a) {
-  static_assert(detail::axes_in_range<axes_t<Axes...>, A>(),
+  static_assert(detail::axes_in_range(axes_t<Axes...>::list, A::shape.rank),
                 "ctgrad: count<Axes...>(x) names an axis that x does not have");
   return ctgrad::make_node<count_op<axes_t<Axes...>>>(a);
 }
 
 /// g expanded to the shape of ref (ref is read for its shape only).
 template <Expression G, Expression Ref>
-constexpr auto broadcast_like(G g, Ref ref) { return ctgrad::make_node<broadcast_op>(g, ref); }
+constexpr auto broadcast_like(G, Ref) { return detail::made_t<broadcast_op, G, Ref>{}; }
 
 /// Zeros of ref's shape: the typed zero gradient of an input the outputs do not depend on.
 template <Expression Ref>
@@ -475,6 +470,6 @@ constexpr auto ones_like(Ref ref) { return ctgrad::broadcast_like(one_node{}, re
 
 /// Sum x down to the static shape S.
 template <static_shape S, Expression A>
-constexpr auto reduce_to(A a) { return ctgrad::make_node<reduce_to_op<S>>(a); }
+constexpr auto reduce_to(A) { return detail::made_t<reduce_to_op<S>, A>{}; }
 
 }  // namespace ctgrad

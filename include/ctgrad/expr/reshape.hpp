@@ -48,14 +48,12 @@ constexpr bool strictly_increasing() {
 template <std::size_t R, class Axes>
 using complement_t = axes_from_mask_t<((std::uint32_t{1} << R) - 1U) & ~Axes::mask>;
 
+// A base class, not static data members: see negated in expr/arithmetic.hpp.
 template <class E>
-struct expand_parts {
-  static constexpr bool value = false;
-};
+struct expand_parts : std::false_type {};
 template <std::size_t R, class Axes, class V>
-struct expand_parts<node<expand_op<R, Axes>, V>> {
-  static constexpr bool value = true;
-  static constexpr std::size_t rank = R;
+struct expand_parts<node<expand_op<R, Axes>, V>> : std::true_type {
+  using rank = std::integral_constant<std::size_t, R>;
   using axes = Axes;
   using operand = V;
 };
@@ -154,7 +152,7 @@ struct squeeze_op<axes_t<Axes...>> : index_map_op {
     } else if constexpr (detail::expand_parts<A>::value) {
       // squeeze(expand(v)) removing exactly the axes expand added is v
       using parts = detail::expand_parts<A>;
-      if constexpr (std::is_same_v<detail::complement_t<parts::rank, typename parts::axes>, axes>)
+      if constexpr (std::is_same<detail::complement_t<parts::rank::value, typename parts::axes>, axes>::value)
         return typename parts::operand{};
       else return no_rewrite{};
     } else if constexpr (detail::negated<A>::value) {

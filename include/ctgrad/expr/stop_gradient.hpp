@@ -47,8 +47,8 @@ struct stop_gradient_op : elementwise_base {
   // value is that thing itself.
   template <class A>
   static constexpr auto simplify(A a) {
-    if constexpr (is_constant_v<A>) return a;
-    else if constexpr (requires { typename A::op; } && std::is_same_v<typename A::op, stop_gradient_op>) return a;
+    if constexpr (is_constant<A>::value) return a;
+    else if constexpr (requires { typename A::op; } && std::is_same<typename A::op, stop_gradient_op>::value) return a;
     else return no_rewrite{};
   }
 };

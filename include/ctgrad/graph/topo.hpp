@@ -48,7 +48,7 @@ struct append<type_list<Ts...>, T> {
   using type = type_list<Ts..., T>;
 };
 
-template <class Visited, class Node, bool Seen = contains_v<Visited, Node>>
+template <class Visited, class Node, bool Seen = contains<Visited, Node>::value>
 struct visit;
 template <class Visited, class... Nodes>
 struct visit_all {
