@@ -153,7 +153,7 @@ struct loop_info {
   int sub = 0;
   std::uint32_t domain = 0;
   bool copy = false;
-  std::uint32_t first_member = 0;  // the member that opened the loop (for ordering ties)
+  std::uint32_t first_member = 0;  // the member that opened the loop (loops are ordered by pass, sub, first member)
 };
 
 template <std::size_t N>
