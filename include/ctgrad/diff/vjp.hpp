@@ -51,20 +51,41 @@ struct zeros_of {
   using type = decltype(ctgrad::zeros_like(W{}));
 };
 
-template <class Outputs, class Seeds, class Wrt>
-struct reverse_pass;
+/// The unique nodes of the outputs, in topological order.
+template <class Outputs>
+struct order_of_outputs;
+template <class... Os>
+struct order_of_outputs<outputs_t<Os...>> {
+  using type = topological_order_t<Os...>;
+};
 
-template <class... Os, class... Ss, class... Ws>
-struct reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>> {
-  static_assert(sizeof...(Os) == sizeof...(Ss), "ctgrad: vjp() needs exactly one seed per output");
-  using order = topological_order_t<Os...>;
+/// Whether input N is one of the wrt inputs.
+template <class Wrt, class N>
+struct is_wrt;
+template <class... Ws, class N>
+struct is_wrt<wrt_t<Ws...>, N> : std::bool_constant<(CTGRAD_DETAIL_SAME_TYPE(Ws, N) || ...)> {};
+
+/// The seed of N: the sum of the seeds of the outputs that are N.
+template <class Outputs, class Seeds, class N>
+struct seed_of;
+template <class... Os, class... Ss, class N>
+struct seed_of<outputs_t<Os...>, seeds_t<Ss...>, N> {
+  using type = sum_t<fitted_t<N, std::conditional_t<CTGRAD_DETAIL_SAME_TYPE(Os, N), Ss, no_adjoint>>...>;
+};
+
+// The pass keeps outputs, seeds and wrt inputs as single types, taken apart only by the helpers
+// above: GCC rebuilds the packs of a class specialized on `outputs_t<Os...>` (and the others)
+// each time one of its member templates is instantiated, once per node and edge here.
+template <class Outputs, class Seeds, class Wrt>
+struct reverse_pass {
+  using order = typename order_of_outputs<Outputs>::type;
   /// Positions and consumers of the nodes, built once for the whole pass.
   using graph = graph_index<order>;
 
   template <class N>
   struct depends : std::false_type {};
   template <fixed_string Name, std::size_t R>
-  struct depends<input_node<Name, R>> : std::bool_constant<(std::is_same<input_node<Name, R>, Ws>::value || ...)> {};
+  struct depends<input_node<Name, R>> : is_wrt<Wrt, input_node<Name, R>> {};
   template <class Op, class... Args>
   struct depends<node<Op, Args...>> : std::bool_constant<(depends<Args>::value || ...)> {};
   // Shape-only operands carry no derivative: a count never depends on anything, and a
@@ -118,7 +139,7 @@ struct reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>> {
 
   /// The seed of N: the sum of the seeds of the outputs that are N.
   template <class N>
-  using seed_t = sum_t<fitted_t<N, std::conditional_t<CTGRAD_DETAIL_SAME_TYPE(Os, N), Ss, no_adjoint>>...>;
+  using seed_t = typename seed_of<Outputs, Seeds, N>::type;
 
   // Only N's consumers, from the index: scanning the whole order for them would instantiate
   // a contribution for every pair of nodes.
@@ -149,6 +170,7 @@ struct reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>> {
 /// `wrt` input, as an expr_list (one expression per wrt input, in order).
 template <class... Os, class... Ss, class... Ws>
 constexpr auto vjp(outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>) {
+  static_assert(sizeof...(Os) == sizeof...(Ss), "ctgrad: vjp() needs exactly one seed per output");
   using pass = detail::reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>>;
   return expr_list<typename pass::template gradient<Ws>::type...>{};
 }

@@ -113,11 +113,16 @@ void for_each_index(const runtime_shape<R>& shape, F&& f) {
   }
 }
 
-/// The node types of a plan, their table and their schedule.
+/// The planner's table of a graph's nodes (and the executor's per-node constants), computed
+/// once per graph. Only this class takes the order apart into its nodes: plan_nodes, plan_of and
+/// the executor keep it as one type, because GCC rebuilds the whole pack (an argument vector as
+/// long as the graph) each time a member template of a class specialized on `type_list<Ns...>`
+/// is instantiated (see graph/index.hpp).
+template <class Order>
+struct node_tables;
 template <class... Ns>
-struct plan_nodes {
+struct node_tables<type_list<Ns...>> {
   using index_t = graph_index<type_list<Ns...>>;
-  static constexpr std::size_t size = sizeof...(Ns);
   /// Where the operand places of each node start in `operand_places` (edges in node order).
   static constexpr std::array<std::size_t, sizeof...(Ns) + 1> operand_first = [] {
     std::array<std::size_t, sizeof...(Ns) + 1> f{};
@@ -136,27 +141,40 @@ struct plan_nodes {
   }();
   static constexpr std::array<planning::node_info, sizeof...(Ns)> info = planning::with_places(
       std::array<planning::node_info, sizeof...(Ns)>{planning::info_base<Ns>::value...}, operand_first, operand_places);
-  template <class N>
-  static constexpr std::uint32_t index = static_cast<std::uint32_t>(index_t::template place_t<N>::value);
+};
+
+/// The node types of a plan, their table and their schedule.
+template <class Order>
+struct plan_nodes {
+  using index_t = graph_index<Order>;
+  using tables = node_tables<Order>;
+  static constexpr std::size_t size = index_t::size;
+  static constexpr const auto& info = tables::info;
   template <std::size_t I>
   using type = typename index_t::template node_at<I>;
 };
 
-template <class Nodes, class Outputs>
-struct plan_of;
-template <class... Ns, class... Es>
-struct plan_of<type_list<Ns...>, type_list<Es...>> {
-  using nodes = plan_nodes<Ns...>;
-  static constexpr std::array<std::uint32_t, sizeof...(Es)> outputs{
-      static_cast<std::uint32_t>(nodes::index_t::template place_t<Es>::value)...};
-  static constexpr planning::schedule<sizeof...(Ns)> sched = planning::make_schedule(nodes::info, outputs);
+/// The places of the requested expressions.
+template <class Index, class Outputs>
+struct output_places;
+template <class Index, class... Es>
+struct output_places<Index, type_list<Es...>> {
+  static constexpr std::array<std::uint32_t, sizeof...(Es)> value{
+      static_cast<std::uint32_t>(Index::template place_t<Es>::value)...};
+};
+
+template <class Order, class Outputs>
+struct plan_of {
+  using nodes = plan_nodes<Order>;
+  static constexpr const auto& outputs = output_places<typename nodes::index_t, Outputs>::value;
+  static constexpr planning::schedule<nodes::size> sched = planning::make_schedule(nodes::info, outputs);
 
   /// What loop L reads from memory: inputs, counts and buffers, found through the fused nodes
   /// of its members. A buffer its own loop computes is read back at the same index, after the
   /// member that writes it (members run in topological order), so it is computed once.
   template <std::uint32_t L>
   static constexpr auto leaves() {
-    constexpr std::size_t N = sizeof...(Ns);
+    constexpr std::size_t N = nodes::size;
     constexpr auto walk = [](std::array<bool, N>& leaf) {
       std::array<bool, N> seen{};
       std::array<std::uint32_t, N * planning::max_arity + 1> stack{};
@@ -608,6 +626,16 @@ constexpr std::array<std::size_t, C> places_of_kind(const std::array<planning::n
   return p;
 }
 
+/// The value of a constant node, zero for the others.
+template <class N>
+struct constant_of {
+  static constexpr rational value{0};
+};
+template <rational V>
+struct constant_of<constant_node<V>> {
+  static constexpr rational value = V;
+};
+
 /// The axes a count multiplies the extents of, as a bit mask.
 template <class List>
 constexpr std::uint32_t axes_mask(const List& axes) {
@@ -736,6 +764,31 @@ std::size_t offset(const static_shape& sh, const std::size_t* st, const std::arr
   for (std::size_t j = 0; j < sh.rank; ++j)
     if (!sh.is_unit(j)) off += idx[j + R - sh.rank] * st[j];
   return off;
+}
+
+/// offset() for an index of run-time rank r (>= the node's rank, right-aligned).
+inline std::size_t offset_at(const static_shape& sh, const std::size_t* st, const std::size_t* idx, std::size_t r) {
+  std::size_t off = 0;
+  for (std::size_t j = 0; j < sh.rank; ++j)
+    if (!sh.is_unit(j)) off += idx[j + r - sh.rank] * st[j];
+  return off;
+}
+
+/// Calls f(idx) (a pointer to r indices) for every index of a shape of run-time rank r, in
+/// row-major order: one function for every node, where a walk per rank and node would be a
+/// function per node named by its plan.
+template <class F>
+void for_each_index_at(const extent* shape, std::size_t r, F&& f) {
+  std::size_t total = 1;
+  for (std::size_t a = 0; a < r; ++a) total *= shape[a].n;
+  std::array<std::size_t, max_rank> idx{};
+  for (std::size_t lin = 0; lin < total; ++lin) {
+    f(static_cast<const std::size_t*>(idx.data()));
+    for (std::size_t a = r; a-- > 0;) {
+      if (++idx[a] < shape[a].n) break;
+      idx[a] = 0;
+    }
+  }
 }
 
 /// Binds input N to its binding among bs: extents, data and strides.
@@ -924,8 +977,10 @@ namespace fused {
 
 // The descriptions of loops, per loop and node, as class templates at namespace scope taking
 // the executor X as one type argument: a member class template of the executor would be
-// instantiated with the executor's own arguments (the pack of every node) substituted again for
-// each specialization, O(nodes) memory and time each (GCC 12: 60% of an L = 16 compile).
+// instantiated with the executor's own arguments substituted again for each specialization.
+// (When the executor was specialized on `type_list<Ns...>` that rebuilt the pack of every node,
+// O(nodes) memory and time each, 60% of an L = 16 compile with GCC 12; the executor, plan_of,
+// plan_nodes and graph_index now keep the order as one type for the same reason.)
 
 /// The type loop L computes in, and the row type through which it reads leaf I.
 template <class X, std::uint32_t L>
@@ -946,9 +1001,10 @@ struct output_sequence<X, I, std::index_sequence<K...>> {
 enum class read { leaf, count, constant, computed };
 template <class X, std::uint32_t L, std::uint32_t I, read How = X::read_of(I)>
 struct fx_value;
-/// Node I computed from its operands (a broadcast: its operand's value).
+/// Node I computed from its operands (a broadcast: its operand's value). The operands are
+/// found by place in the planner's table, not looked up by type.
 template <class X, std::uint32_t L, std::uint32_t I, bool Broadcast = X::nodes::info[I].k == planning::kind::broadcast,
-          class Cs = children_t<typename X::nodes::template type<I>>>
+          class K = std::make_index_sequence<X::nodes::info[I].arity>>
 struct fx_compute;
 template <class X, std::uint32_t L, std::uint32_t I>
 struct fx_value<X, L, I, read::constant> {
@@ -966,13 +1022,13 @@ template <class X, std::uint32_t L, std::uint32_t I>
 struct fx_value<X, L, I, read::computed> {
   using type = typename fx_compute<X, L, I>::type;
 };
-template <class X, std::uint32_t L, std::uint32_t I, class C0, class... Cs>
-struct fx_compute<X, L, I, true, type_list<C0, Cs...>> {
-  using type = typename fx_value<X, L, X::template place_t<C0>::value>::type;
+template <class X, std::uint32_t L, std::uint32_t I, class K>
+struct fx_compute<X, L, I, true, K> {
+  using type = typename fx_value<X, L, X::nodes::info[I].child[0]>::type;
 };
-template <class X, std::uint32_t L, std::uint32_t I, class... Cs>
-struct fx_compute<X, L, I, false, type_list<Cs...>> {
-  using type = apply<typename X::nodes::template type<I>::op, typename fx_value<X, L, X::template place_t<Cs>::value>::type...>;
+template <class X, std::uint32_t L, std::uint32_t I, std::size_t... K>
+struct fx_compute<X, L, I, false, std::index_sequence<K...>> {
+  using type = apply<typename X::nodes::template type<I>::op, typename fx_value<X, L, X::nodes::info[I].child[K]>::type...>;
 };
 
 /// Member K of loop L: a sum of its operand, or its computed value.
@@ -1022,14 +1078,26 @@ struct loop_ref_of<X, L, Outs, std::index_sequence<KL...>, std::index_sequence<K
 template <class T, class Order, class Outputs>
 struct executor;
 
-template <class T, class... Ns, class... Es>
-struct executor<T, type_list<Ns...>, type_list<Es...>> {
+/// The executor's per-node constants that need the node types (computed once per graph).
+template <class Order>
+struct executor_tables;
+template <class... Ns>
+struct executor_tables<type_list<Ns...>> {
+  static constexpr std::array<std::uint32_t, sizeof...(Ns)> count_axes{flat::count_axes_of<Ns>::value...};
+  /// The value of every constant node (zero for the other nodes).
+  static constexpr std::array<rational, sizeof...(Ns)> constants{flat::constant_of<Ns>::value...};
+  static constexpr std::array<flat::text_entry, sizeof...(Ns)> texts = flat::with_operands(
+      std::array<flat::text_entry, sizeof...(Ns)>{flat::text_entry_of<Ns>::value...}, node_tables<type_list<Ns...>>::info);
+};
+
+template <class T, class Order, class Outputs>
+struct executor {
   using A = accumulator_t<T>;
   using value_type = T;
-  using plan = plan_of<type_list<Ns...>, type_list<Es...>>;
+  using plan = plan_of<Order, Outputs>;
   using nodes = typename plan::nodes;
   static constexpr const auto& sched = plan::sched;
-  static constexpr std::size_t size = sizeof...(Ns);
+  static constexpr std::size_t size = nodes::size;
   static constexpr std::array<std::size_t, size + 1> rank_offset = flat::rank_offsets(nodes::info);
 
   std::array<extent, rank_offset[size] + 1> shapes{};        // + 1: no zero-sized arrays
@@ -1076,9 +1144,6 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
   using compute_t = std::conditional_t<precise(L), A, T>;
   /// Nodes whose values exist in the accumulator type: sums, and buffers of precise loops.
   static constexpr std::array<bool, size> has_acc = flat::acc_table(nodes::info, sched);
-  /// Node N's place (an integral_constant's value: no variable named by the executor).
-  template <class N>
-  using place_t = typename nodes::index_t::template place_t<N>;
   /// How loop l reads leaf i: through a pointer to its values, precise where it has them and l
   /// is precise, or (a count) by value.
   static constexpr fused::source source_of(std::uint32_t l, std::uint32_t i) {
@@ -1138,9 +1203,8 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
      ...);
   }
 
-  static constexpr std::array<std::uint32_t, size> count_axes{flat::count_axes_of<Ns>::value...};
-  static constexpr std::array<flat::text_entry, size> texts =
-      flat::with_operands(std::array<flat::text_entry, size>{flat::text_entry_of<Ns>::value...}, nodes::info);
+  static constexpr const auto& count_axes = executor_tables<Order>::count_axes;
+  static constexpr const auto& texts = executor_tables<Order>::texts;
 
   /// Merges the extents of operand c into those of node i (rank R) being assembled in `out`.
   void merge(std::size_t i, std::size_t c, extent* out, std::array<bool, max_rank>& found) const {
@@ -1215,54 +1279,67 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
   void run(const Outs& outs) {
     bytes = 0;
     run_loops(outs, std::make_index_sequence<sched.loop_count>{});
-    write_remaining(outs, std::index_sequence_for<Es...>{});
+    write_remaining(outs, std::make_index_sequence<plan::outputs.size()>{});
   }
 
   /// Every loop in order: copies through index maps here, fused loops by fused::run_fused
   /// (no function per loop named by the executor).
   template <class Outs, std::size_t... L>
   void run_loops(const Outs& outs, std::index_sequence<L...>) {
-    ((sched.loops[L].copy ? copy_through_index_map<copy_place(L)>()
+    ((sched.loops[L].copy ? copy_index_map(sched.loops[L].domain)
                           : fused::run_fused(typename fused::loop_ref_of<executor, static_cast<std::uint32_t>(L), Outs>::type{}, data.data(),
                                              shapes.data(), strides.data(), outs, team.get(), parallel_threshold, bytes)),
      ...);
   }
-  /// The index map copied by loop L, or npos for a fused loop (no copy function is then made).
-  static constexpr std::uint32_t copy_place(std::size_t l) { return sched.loops[l].copy ? sched.loops[l].domain : planning::npos; }
+  // Copies through index maps and the results no loop writes are run-time loops over places,
+  // one function each: functions per node (copy_index_map<M>, leaf_at<I>, write_one<I>) would
+  // each be named by the executor, whose name lists every node (GCC 12 mangles every
+  // instantiated function, in time quadratic in the name).
 
-  /// The index map at place M, computed from its operand.
-  template <std::uint32_t M>
-  void copy_through_index_map() {
-    if constexpr (M != planning::npos) copy_index_map<M>();
+  /// The value of leaf i (input, constant, count, buffer) at index idx (rank r >= i's rank).
+  T leaf_value(std::uint32_t i, const std::size_t* idx, std::size_t r) const {
+    const planning::node_info& n = nodes::info[i];
+    switch (n.k) {
+      case kind::constant: return executor_tables<Order>::constants[i].template as<T>();
+      case kind::input: return data[i].input[flat::offset_at(n.shape, stride(i), idx, r)];
+      case kind::count: return data[i].scalar;
+      default: return data[i].storage[flat::offset_at(n.shape, stride(i), idx, r)];
+    }
   }
-  template <std::uint32_t M>
-  void copy_index_map() {
-    constexpr std::uint32_t C = nodes::info[M].child[0];
-    constexpr std::size_t r = nodes::info[M].shape.rank, rc = nodes::info[C].shape.rank;
-    auto& s = data[M];
-    for_each_index(flat::to_shape<r>(shape(M)), [&](const std::array<std::size_t, r>& idx) {
-      std::array<std::size_t, rc> in{};
+  /// What a copy or a result reads is a leaf: an input, a constant, a count or a buffer.
+  static constexpr bool is_leaf(std::uint32_t i) {
+    return nodes::info[i].k == kind::input || nodes::info[i].k == kind::constant || nodes::info[i].k == kind::count ||
+           sched.buffer[i];
+  }
+  /// True when loop l writes output i itself (its other outputs are written after the loops).
+  static constexpr bool written_by_loop(std::uint32_t i) {
+    return sched.member[i] && nodes::info[i].k != kind::reduction && nodes::info[i].k != kind::index_map;
+  }
+  static constexpr bool reads_leaves_only() {
+    for (std::uint32_t l = 0; l < sched.loop_count; ++l)
+      if (sched.loops[l].copy && !is_leaf(nodes::info[sched.loops[l].domain].child[0])) return false;
+    for (const std::uint32_t i : plan::outputs)
+      if (!written_by_loop(i) && nodes::info[i].k != kind::reduction && !is_leaf(i)) return false;
+    return true;
+  }
+  static_assert(reads_leaves_only(), "ctgrad internal error: a copy or a result reads an unbuffered node");
+
+  /// The index map at place m, computed from its operand.
+  void copy_index_map(std::uint32_t m) {
+    const planning::node_info& n = nodes::info[m];
+    const std::uint32_t c = n.child[0];
+    const std::size_t r = n.shape.rank, rc = nodes::info[c].shape.rank;
+    auto& s = data[m];
+    flat::for_each_index_at(shape(m), r, [&](const std::size_t* idx) {
+      std::array<std::size_t, max_rank> in{};
       for (std::size_t a = 0; a < r; ++a) {
-        const int from = nodes::info[M].from_axis[a];
+        const int from = n.from_axis[a];
         if (from >= 0) in[static_cast<std::size_t>(from)] = idx[a];
       }
-      s.storage[flat::offset(nodes::info[M].shape, stride(M), idx)] = leaf_at<C>(in);
+      s.storage[flat::offset_at(n.shape, stride(m), idx, r)] = leaf_value(c, in.data(), rc);
     });
     bytes += s.storage.size() * sizeof(T) * 2;
   }
-
-  /// The value of a leaf (input, constant, count, buffer) at place I, at a full index of its
-  /// own rank.
-  template <std::uint32_t I, std::size_t R>
-  T leaf_at(const std::array<std::size_t, R>& idx) const {
-    constexpr kind k = nodes::info[I].k;
-    if constexpr (k == kind::constant) return nodes::template type<I>::value.template as<T>();
-    else if constexpr (k == kind::input) return data[I].input[flat::offset(nodes::info[I].shape, stride(I), idx)];
-    else if constexpr (k == kind::count) return data[I].scalar;
-    else if constexpr (sched.buffer[I]) return data[I].storage[flat::offset(nodes::info[I].shape, stride(I), idx)];
-    else static_assert(sched.buffer[I], "ctgrad internal error: a copy reads an unbuffered node");
-  }
-
 
   // -- results ------------------------------------------------------------------------------
 
@@ -1270,36 +1347,33 @@ struct executor<T, type_list<Ns...>, type_list<Es...>> {
   /// maps, and inputs, constants and counts requested as they are.
   template <class Outs, std::size_t... K>
   void write_remaining(const Outs& outs, std::index_sequence<K...>) {
-    (write_one<plan::outputs[K]>(std::get<K>(outs)), ...);
+    (write_output(plan::outputs[K], std::get<K>(outs)), ...);
   }
-  template <std::uint32_t I, class V>
-  void write_one(const V& out) {
-    constexpr kind k = nodes::info[I].k;
-    if constexpr (!(sched.member[I] && k != kind::reduction && k != kind::index_map)) {
-      using U = std::remove_cvref_t<decltype(*out.data)>;
-      constexpr std::size_t R = nodes::info[I].shape.rank;
-      std::size_t lin = 0;
-      if constexpr (k == kind::reduction) {  // at full precision
-        for_each_index(flat::to_shape<R>(shape(I)), [&](const std::array<std::size_t, R>& idx) {
-          out.data[lin++] = static_cast<U>(data[I].acc[flat::offset(nodes::info[I].shape, stride(I), idx)]);
-        });
-      } else {
-        for_each_index(flat::to_shape<R>(shape(I)), [&](const std::array<std::size_t, R>& idx) {
-          out.data[lin++] = static_cast<U>(leaf_at<I>(idx));
-        });
-      }
+  template <class V>
+  void write_output(std::uint32_t i, const V& out) const {
+    if (written_by_loop(i)) return;
+    using U = std::remove_cvref_t<decltype(*out.data)>;
+    const planning::node_info& n = nodes::info[i];
+    const std::size_t r = n.shape.rank;
+    std::size_t lin = 0;
+    if (n.k == kind::reduction) {  // at full precision
+      flat::for_each_index_at(shape(i), r, [&](const std::size_t* idx) {
+        out.data[lin++] = static_cast<U>(data[i].acc[flat::offset_at(n.shape, stride(i), idx, r)]);
+      });
+    } else {
+      flat::for_each_index_at(shape(i), r, [&](const std::size_t* idx) { out.data[lin++] = static_cast<U>(leaf_value(i, idx, r)); });
     }
   }
 
-  template <class E>
-  std::array<std::size_t, E::shape.rank> extents_of() const {
-    std::array<std::size_t, E::shape.rank> e{};
-    const extent* s = shape(place_t<E>::value);
-    for (std::size_t a = 0; a < E::shape.rank; ++a) e[a] = s[a].n;
+  /// The extents of requested expression k (of rank R).
+  template <std::size_t R>
+  std::array<std::size_t, R> extents_of_output(std::size_t k) const {
+    std::array<std::size_t, R> e{};
+    const extent* s = shape(plan::outputs[k]);
+    for (std::size_t a = 0; a < R; ++a) e[a] = s[a].n;
     return e;
   }
 };
-
 template <class... Bs>
 struct common_value_type {
   static_assert(sizeof...(Bs) > 0,
@@ -1357,15 +1431,7 @@ class plan {
     static_assert(((Es::shape.rank == Vs::rank) && ...), "ctgrad::plan::run(): an output view has the wrong rank");
     detail::check_bindings<Bs...>();
     prepare(bindings...);
-    std::size_t k = 0;
-    const auto check = [&](auto e, const auto& out) {
-      const auto want = state_.template extents_of<hoisted_t<decltype(e)>>();
-      if (want != out.extents)
-        throw shape_error(fmt::format("ctgrad: output {} (`{}`) has extents [{}] but the result has [{}]", k,
-                                      ctgrad::to_text(e), fmt::join(out.extents, ", "), fmt::join(want, ", ")));
-      ++k;
-    };
-    std::apply([&](const auto&... o) { (check(Es{}, o), ...); }, outs);
+    check_extents(outs, std::index_sequence_for<Es...>{});
     check_no_overlap(outs, bindings...);
     state_.run(outs);
   }
@@ -1375,7 +1441,7 @@ class plan {
   auto operator()(const Bs&... bindings) {
     detail::check_bindings<Bs...>();
     prepare(bindings...);
-    std::tuple<tensor<T, Es::shape.rank>...> results{tensor<T, Es::shape.rank>(state_.template extents_of<hoisted_t<Es>>())...};
+    std::tuple<tensor<T, Es::shape.rank>...> results = make_results(std::index_sequence_for<Es...>{});
     std::apply([&](auto&... r) { state_.run(std::tuple{r.as_view()...}); }, results);
     return results;
   }
@@ -1404,6 +1470,29 @@ class plan {
   }
 
  private:
+  template <std::size_t... K>
+  std::tuple<tensor<T, Es::shape.rank>...> make_results(std::index_sequence<K...>) const {
+    return {tensor<T, Es::shape.rank>(state_.template extents_of_output<Es::shape.rank>(K))...};
+  }
+
+  /// Throws shape_error when an output view's extents differ from its result's.
+  template <class... Vs, std::size_t... K>
+  void check_extents(const std::tuple<Vs...>& outs, std::index_sequence<K...>) const {
+    (check_output(K, std::get<K>(outs).extents, state_.template extents_of_output<Vs::rank>(K)), ...);
+  }
+  template <std::size_t R>
+  static void check_output(std::size_t k, const std::array<std::size_t, R>& have, const std::array<std::size_t, R>& want) {
+    if (want != have) {
+      static constexpr std::string (*texts[])() = {&text_of_expression<Es>...};
+      throw shape_error(fmt::format("ctgrad: output {} (`{}`) has extents [{}] but the result has [{}]", k, texts[k](),
+                                    fmt::join(have, ", "), fmt::join(want, ", ")));
+    }
+  }
+  template <class E>
+  static std::string text_of_expression() {
+    return ctgrad::to_text(E{});
+  }
+
   template <std::size_t... L>
   static constexpr std::size_t count_reading(std::string_view name, std::index_sequence<L...>) {
     return (reads_input<static_cast<std::uint32_t>(L)>(name) + ... + 0);

@@ -67,36 +67,23 @@ struct sequence_array<std::index_sequence<I...>> {
   static constexpr std::array<std::size_t, sizeof...(I)> value{I...};
 };
 
+/// What graph_index needs from the node pack, computed once per graph. Only this class takes
+/// the order apart into its nodes; graph_index itself keeps the order as one type.
 template <class Order>
-struct graph_index;
-
-// Written with types and class templates: GCC 12 mangles the name of every instantiated
-// function and variable, and a name with deep node types (or the whole graph) in it costs time
-// quadratic in its size; only arrays of integers and declarations used in decltype are named.
+struct graph_tables;
 template <class... Ns>
-struct graph_index<type_list<Ns...>> {
-  static constexpr std::size_t size = sizeof...(Ns);
+struct graph_tables<type_list<Ns...>> {
   using places = graph_places<std::index_sequence_for<Ns...>, Ns...>;
 
-  /// The place of node N in the order, or not_in_graph, as std::integral_constant.
-  template <class N>
-  using place_t = decltype(places::place(static_cast<std::type_identity<N>*>(nullptr)));
-
-  /// True when N is a node of the graph.
-  template <class N>
-  using contains_t = std::bool_constant<place_t<N>::value != not_in_graph>;
-
-  /// The node at place I.
-  template <std::size_t I>
-  using node_at = typename decltype(places::node(static_cast<std::integral_constant<std::size_t, I>*>(nullptr)))::type;
-
+  /// The operand places of node N, as an index_sequence.
   template <class Operands>
   struct operand_places;
   template <class... Cs>
   struct operand_places<type_list<Cs...>> {
-    using type = std::index_sequence<place_t<Cs>::value...>;
+    using type = std::index_sequence<decltype(places::place(static_cast<std::type_identity<Cs>*>(nullptr)))::value...>;
   };
 
+  static constexpr std::size_t size = sizeof...(Ns);
   static constexpr std::size_t edge_count = sum_of({children_t<Ns>::size..., std::size_t{0}});
 
   static constexpr consumer_table<size, edge_count> build() {
@@ -135,8 +122,39 @@ struct graph_index<type_list<Ns...>> {
     }
     return t;
   }
+};
 
-  static constexpr consumer_table<size, edge_count> consumer_places = build();
+// Written with types and class templates: GCC 12 mangles the name of every instantiated
+// function and variable, and a name with deep node types (or the whole graph) in it costs time
+// quadratic in its size; only arrays of integers and declarations used in decltype are named.
+//
+// The order is one template parameter, never taken apart here: a class template specialized
+// on `type_list<Ns...>` makes GCC rebuild the whole pack (an argument vector as long as the
+// graph) each time one of its member templates is instantiated, so N lookups would cost N^2.
+template <class Order>
+struct graph_index {
+  using tables = graph_tables<Order>;
+  using places = typename tables::places;
+  static constexpr std::size_t size = tables::size;
+  static constexpr std::size_t edge_count = tables::edge_count;
+
+  /// The place of node N in the order, or not_in_graph, as std::integral_constant.
+  template <class N>
+  using place_t = decltype(places::place(static_cast<std::type_identity<N>*>(nullptr)));
+
+  /// True when N is a node of the graph.
+  template <class N>
+  using contains_t = std::bool_constant<place_t<N>::value != not_in_graph>;
+
+  /// The node at place I.
+  template <std::size_t I>
+  using node_at = typename decltype(places::node(static_cast<std::integral_constant<std::size_t, I>*>(nullptr)))::type;
+
+  /// The places of the nodes of a type_list of operands, as an index_sequence.
+  template <class Operands>
+  using operand_places = typename tables::template operand_places<Operands>;
+
+  static constexpr consumer_table<size, edge_count> consumer_places = tables::build();
 
   template <std::size_t I, class K = std::make_index_sequence<consumer_places.offset[I + 1] - consumer_places.offset[I]>>
   struct consumers_at;
