@@ -1,7 +1,7 @@
 #pragma once
 // Hand-written batch normalization, training mode, forward + backward in one call: the
-// baselines ctgrad's derived evaluation is timed against (issue 6). Portable C++: no
-// intrinsics; loops run over the contiguous feature axis with per-feature accumulator arrays
+// baselines ctgrad's derived evaluation is timed against (issue 6). Portable C++ (no
+// intrinsics, except in the information-only fused2_block8_stream); loops run over the contiguous feature axis with per-feature accumulator arrays
 // so that the compiler vectorizes them, and the summing passes take rows in blocks of four so
 // that each accumulator is loaded and stored once per four rows.
 //
@@ -28,11 +28,19 @@
 //                 float ulps of each output's scale)
 //   fused4<float>   fused4 accumulating and computing in float: for information only, it
 //                   does not meet the accuracy contract (large offsets break it)
+//   fused2_block8_stream  for information only (the bandwidth target of issue 6): pass 1 sums
+//                   blocks of 8 rows in float before accumulating in double, pass 2 is
+//                   fused2_mixed's with x86 streaming stores (AVX; portable fallback)
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 #include <vector>
+
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 #if defined(__clang__)
 #define CTGRAD_BENCH_IVDEP _Pragma("clang loop vectorize(assume_safety)")
@@ -365,30 +373,13 @@ inline void fused2_f64(const args& a, workspace& w) {
 /// mu_lo split into two floats, so it is accurate to a float rounding of itself even when
 /// |mu| >> std; y and dx are then a few float operations on O(1)-scaled quantities, each
 /// within a few float ulps of its own scale, which is all a float output can hold.
-inline void fused2_mixed(const args& a, workspace& w) {
+/// fused2_mixed's step between the passes: dgamma and dbeta, and the float coefficients of the
+/// output pass (mu split into two floats, gamma r, beta, A, B, C) in w.f0 .. w.f6.
+inline void mixed_coefficients(const args& a, workspace& w) {
   using Acc = double;
-  const std::size_t m = a.m, n = a.n;
-  if (m == 0) return;
-  const Acc md = static_cast<Acc>(m);
-  Acc* CTGRAD_BENCH_RESTRICT s = w.d0.data();
-  Acc* CTGRAD_BENCH_RESTRICT sd = w.d1.data();
-  Acc* CTGRAD_BENCH_RESTRICT sdd = w.d2.data();
-  Acc* CTGRAD_BENCH_RESTRICT sdy = w.d3.data();
-  Acc* CTGRAD_BENCH_RESTRICT sdyd = w.d4.data();
-  float* CTGRAD_BENCH_RESTRICT mh = w.f0.data();
-  float* CTGRAD_BENCH_RESTRICT ml = w.f1.data();
-  float* CTGRAD_BENCH_RESTRICT ga = w.f2.data();
-  float* CTGRAD_BENCH_RESTRICT be = w.f3.data();
-  float* CTGRAD_BENCH_RESTRICT A = w.f4.data();
-  float* CTGRAD_BENCH_RESTRICT B = w.f5.data();
-  float* CTGRAD_BENCH_RESTRICT C = w.f6.data();
-  const float* CTGRAD_BENCH_RESTRICT x = a.x;
-  const float* CTGRAD_BENCH_RESTRICT dy = a.dy;
-  float* CTGRAD_BENCH_RESTRICT y = a.y;
-  float* CTGRAD_BENCH_RESTRICT dx = a.dx;
-  // pass 1
-  shifted_sums(a, s, sd, sdd, sdy, sdyd);
-  for (std::size_t k = 0; k < n; ++k) {
+  const Acc md = static_cast<Acc>(a.m);
+  const Acc *s = w.d0.data(), *sd = w.d1.data(), *sdd = w.d2.data(), *sdy = w.d3.data(), *sdyd = w.d4.data();
+  for (std::size_t k = 0; k < a.n; ++k) {
     const Acc dmu = sd[k] / md;
     const Acc var = std::max(Acc(0), (sdd[k] - sd[k] * dmu) / md);
     const Acc r = 1.0 / std::sqrt(var + Acc(a.eps));
@@ -398,16 +389,32 @@ inline void fused2_mixed(const args& a, workspace& w) {
     a.dbeta[k] = static_cast<float>(dbeta);
     const Acc mu = s[k] + dmu;
     const Acc Ad = Acc(a.gamma[k]) * r;
-    mh[k] = static_cast<float>(mu);
-    ml[k] = static_cast<float>(mu - Acc(mh[k]));
-    ga[k] = static_cast<float>(Ad);
-    be[k] = a.beta[k];
-    A[k] = static_cast<float>(Ad);
-    B[k] = static_cast<float>(-Ad * r * dgamma / md);
-    C[k] = static_cast<float>(-Ad * dbeta / md);
+    w.f0[k] = static_cast<float>(mu);
+    w.f1[k] = static_cast<float>(mu - Acc(w.f0[k]));
+    w.f2[k] = static_cast<float>(Ad);
+    w.f3[k] = a.beta[k];
+    w.f4[k] = static_cast<float>(Ad);
+    w.f5[k] = static_cast<float>(-Ad * r * dgamma / md);
+    w.f6[k] = static_cast<float>(-Ad * dbeta / md);
   }
-  // pass 2, one row at a time: blocking rows here (as pass 1 does) saves coefficient loads in
-  // cache but doubles the streams in flight, which costs far more once the data are in memory
+}
+
+/// fused2_mixed's output pass, one row at a time: blocking rows here (as pass 1 does) saves
+/// coefficient loads in cache but doubles the streams in flight, which costs far more once the
+/// data are in memory.
+inline void mixed_outputs(const args& a, const workspace& w) {
+  const std::size_t m = a.m, n = a.n;
+  const float* CTGRAD_BENCH_RESTRICT mh = w.f0.data();
+  const float* CTGRAD_BENCH_RESTRICT ml = w.f1.data();
+  const float* CTGRAD_BENCH_RESTRICT ga = w.f2.data();
+  const float* CTGRAD_BENCH_RESTRICT be = w.f3.data();
+  const float* CTGRAD_BENCH_RESTRICT A = w.f4.data();
+  const float* CTGRAD_BENCH_RESTRICT B = w.f5.data();
+  const float* CTGRAD_BENCH_RESTRICT C = w.f6.data();
+  const float* CTGRAD_BENCH_RESTRICT x = a.x;
+  const float* CTGRAD_BENCH_RESTRICT dy = a.dy;
+  float* CTGRAD_BENCH_RESTRICT y = a.y;
+  float* CTGRAD_BENCH_RESTRICT dx = a.dx;
   for (std::size_t i = 0; i < m; ++i) {
     CTGRAD_BENCH_IVDEP
     for (std::size_t k = 0; k < n; ++k) {
@@ -416,6 +423,115 @@ inline void fused2_mixed(const args& a, workspace& w) {
       dx[i * n + k] = A[k] * dy[i * n + k] + B[k] * d + C[k];
     }
   }
+}
+
+inline void fused2_mixed(const args& a, workspace& w) {
+  if (a.m == 0) return;
+  shifted_sums(a, w.d0.data(), w.d1.data(), w.d2.data(), w.d3.data(), w.d4.data());
+  mixed_coefficients(a, w);
+  mixed_outputs(a, w);
+}
+
+// ------------------------------------------------------------------------------------------
+// (vi) information only: how close two passes get to memcpy on this machine
+// ------------------------------------------------------------------------------------------
+
+/// The sums of shifted_sums with each block of 8 rows summed in float (in registers, one
+/// accumulator load and store per 8 rows) and the block sums accumulated in double.
+inline void block8_sums(const args& a, double* CTGRAD_BENCH_RESTRICT s, double* CTGRAD_BENCH_RESTRICT sd,
+                        double* CTGRAD_BENCH_RESTRICT sdd, double* CTGRAD_BENCH_RESTRICT sdy,
+                        double* CTGRAD_BENCH_RESTRICT sdyd, float* CTGRAD_BENCH_RESTRICT shift) {
+  constexpr std::size_t R = 8;
+  const std::size_t m = a.m, n = a.n, mR = m - m % R;
+  const float* CTGRAD_BENCH_RESTRICT x = a.x;
+  const float* CTGRAD_BENCH_RESTRICT dy = a.dy;
+  for (std::size_t k = 0; k < n; ++k) {
+    s[k] = x[k];
+    shift[k] = x[k];
+    sd[k] = sdd[k] = sdy[k] = sdyd[k] = 0;
+  }
+  for (std::size_t i = 0; i < mR; i += R) {
+    CTGRAD_BENCH_IVDEP
+    for (std::size_t k = 0; k < n; ++k) {
+      float a1 = 0, a2 = 0, a3 = 0, a4 = 0;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 8
+#endif
+      for (std::size_t r = 0; r < R; ++r) {
+        const float d = x[(i + r) * n + k] - shift[k], f = dy[(i + r) * n + k];
+        a1 += d;
+        a2 += d * d;
+        a3 += f;
+        a4 += f * d;
+      }
+      sd[k] += a1;
+      sdd[k] += a2;
+      sdy[k] += a3;
+      sdyd[k] += a4;
+    }
+  }
+  for (std::size_t i = mR; i < m; ++i)
+    for (std::size_t k = 0; k < n; ++k) {
+      const double d = double(x[i * n + k]) - s[k], f = dy[i * n + k];
+      sd[k] += d;
+      sdd[k] += d * d;
+      sdy[k] += f;
+      sdyd[k] += f * d;
+    }
+}
+
+/// mixed_outputs with streaming (non-temporal) stores, which write y and dx without reading
+/// their cache lines first, as memcpy does for large copies: x86 with AVX, rows 16-byte aligned
+/// and n a multiple of 8; otherwise mixed_outputs.
+inline void streaming_outputs(const args& a, const workspace& w) {
+#if defined(__AVX__)
+  const std::size_t m = a.m, n = a.n;
+  const bool aligned = n % 8 == 0 && reinterpret_cast<std::uintptr_t>(a.y) % 16 == 0 &&
+                       reinterpret_cast<std::uintptr_t>(a.dx) % 16 == 0;
+  if (aligned) {
+    // The seven coefficient vectors interleaved in groups of 8 features: one stream in pass 2
+    // rather than seven.
+    static thread_local std::vector<float> packed;
+    packed.resize(7 * n);
+    const std::vector<float>* coef[] = {&w.f0, &w.f1, &w.f2, &w.f3, &w.f4, &w.f5, &w.f6};
+    for (std::size_t k = 0; k < n; k += 8)
+      for (std::size_t c = 0; c < 7; ++c)
+        for (std::size_t l = 0; l < 8; ++l) packed[7 * k + 8 * c + l] = (*coef[c])[k + l];
+    const auto stream = [](float* p, __m256 v) {  // two 16-byte streaming stores
+      _mm_stream_ps(p, _mm256_castps256_ps128(v));
+      _mm_stream_ps(p + 4, _mm256_extractf128_ps(v, 1));
+    };
+    for (std::size_t i = 0; i < m; ++i) {
+      const float* xr = a.x + i * n;
+      const float* er = a.dy + i * n;
+      float* yr = a.y + i * n;
+      float* dr = a.dx + i * n;
+      for (std::size_t k = 0; k < n; k += 8) {
+        const float* q = packed.data() + 7 * k;  // mu (high, low), gamma r, beta, A, B, C
+        const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + k), _mm256_loadu_ps(q)), _mm256_loadu_ps(q + 8));
+        const __m256 yv = _mm256_add_ps(_mm256_mul_ps(d, _mm256_loadu_ps(q + 16)), _mm256_loadu_ps(q + 24));
+        const __m256 dv = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(q + 32), _mm256_loadu_ps(er + k)),
+                                                      _mm256_mul_ps(_mm256_loadu_ps(q + 40), d)),
+                                        _mm256_loadu_ps(q + 48));
+        stream(yr + k, yv);
+        stream(dr + k, dv);
+      }
+    }
+    _mm_sfence();
+    return;
+  }
+#endif
+  mixed_outputs(a, w);
+}
+
+/// Two passes with what double accumulation and portable code rule out: pass 1 sums blocks of
+/// 8 rows in float (block8_sums), pass 2 writes with streaming stores. Information only: not
+/// ctgrad's accuracy design (sums in double), and x86-specific.
+inline void fused2_block8_stream(const args& a, workspace& w) {
+  if (a.m == 0) return;
+  block8_sums(a, w.d0.data(), w.d1.data(), w.d2.data(), w.d3.data(), w.d4.data(), w.f0.data());
+  mixed_coefficients(a, w);
+  streaming_outputs(a, w);
 }
 
 }  // namespace bn_baseline
