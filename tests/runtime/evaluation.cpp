@@ -101,3 +101,35 @@ TEST_CASE("evaluate_into writes caller-owned buffers", "[eval]") {
   CHECK(out == std::vector<double>{1, 4, 9, 16, 25, 36});
   CHECK(out2 == std::vector<double>{9, 12});
 }
+
+TEST_CASE("results no fused loop writes: inputs, constants, counts, sums and copies through index maps", "[eval]") {
+  // Each is written by the plan's run-time copies (eval/plan.hpp, executor::write_output and
+  // copy_index_map); the expected values are computed here by plain loops over the data.
+  auto t = ctgrad::input<"t", 3>;
+  ctgrad::tensor<double, 3> tv({2, 3, 4});
+  for (std::size_t i = 0; i < tv.size(); ++i) tv.values[i] = 0.5 * double(i) - 3.0;
+  const auto [same, half, n02, total, col, shift, grown] = ctgrad::evaluate(
+      ctgrad::exprs(t, ctgrad::constant<1, 2>, ctgrad::count<0, 2>(t), ctgrad::sum<0, 1, 2>(t),
+                    ctgrad::squeeze<0, 2>(ctgrad::sum<0, 2>(t)), ctgrad::first<0>(t),
+                    ctgrad::expand<3, 1>(ctgrad::squeeze<0, 2>(ctgrad::sum<0, 2>(t)))),
+      ctgrad::bind(t, tv));
+  CHECK(same.values == tv.values);
+  CHECK(half.values[0] == 0.5);
+  CHECK(n02.values[0] == 8.0);
+  double all = 0;
+  for (double v : tv.values) all += v;
+  CHECK(total.extents == std::array<std::size_t, 3>{1, 1, 1});
+  CHECK(total.values[0] == Approx(all).epsilon(1e-15));
+  REQUIRE(col.extents == std::array<std::size_t, 1>{3});
+  REQUIRE(grown.extents == std::array<std::size_t, 3>{1, 3, 1});
+  for (std::size_t j = 0; j < 3; ++j) {
+    double s = 0;
+    for (std::size_t i = 0; i < 2; ++i)
+      for (std::size_t k = 0; k < 4; ++k) s += tv(i, j, k);
+    CHECK(col.values[j] == Approx(s).epsilon(1e-15));
+    CHECK(grown(0, j, 0) == Approx(s).epsilon(1e-15));
+  }
+  REQUIRE(shift.extents == std::array<std::size_t, 3>{1, 3, 4});
+  for (std::size_t j = 0; j < 3; ++j)
+    for (std::size_t k = 0; k < 4; ++k) CHECK(shift(0, j, k) == tv(0, j, k));
+}

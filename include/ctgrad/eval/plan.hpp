@@ -766,25 +766,26 @@ std::size_t offset(const static_shape& sh, const std::size_t* st, const std::arr
   return off;
 }
 
-/// offset() for an index of run-time rank r (>= the node's rank, right-aligned).
-inline std::size_t offset_at(const static_shape& sh, const std::size_t* st, const std::size_t* idx, std::size_t r) {
-  std::size_t off = 0;
-  for (std::size_t j = 0; j < sh.rank; ++j)
-    if (!sh.is_unit(j)) off += idx[j + r - sh.rank] * st[j];
-  return off;
-}
-
-/// Calls f(idx) (a pointer to r indices) for every index of a shape of run-time rank r, in
-/// row-major order: one function for every node, where a walk per rank and node would be a
-/// function per node named by its plan.
-template <class F>
-void for_each_index_at(const extent* shape, std::size_t r, F&& f) {
+/// Writes the values of a node of run-time rank r and extents `shape` to contiguous `dst` in
+/// row-major order, reading them at src + sum_a idx[a] * st[a] (st[a] = 0 along an axis the
+/// source is broadcast over). The innermost axis is a plain strided loop: one function for
+/// every node, where a walk per rank and node would be a function per node named by its plan.
+template <class D, class S>
+void copy_strided(D* dst, const S* src, const extent* shape, std::size_t r, const std::array<std::size_t, max_rank>& st) {
+  if (r == 0) {
+    dst[0] = static_cast<D>(src[0]);
+    return;
+  }
   std::size_t total = 1;
   for (std::size_t a = 0; a < r; ++a) total *= shape[a].n;
+  const std::size_t n = shape[r - 1].n, s = st[r - 1];
+  if (total == 0) return;
   std::array<std::size_t, max_rank> idx{};
-  for (std::size_t lin = 0; lin < total; ++lin) {
-    f(static_cast<const std::size_t*>(idx.data()));
-    for (std::size_t a = r; a-- > 0;) {
+  for (std::size_t lin = 0; lin < total; lin += n) {
+    std::size_t off = 0;
+    for (std::size_t a = 0; a + 1 < r; ++a) off += idx[a] * st[a];
+    for (std::size_t j = 0; j < n; ++j) dst[lin + j] = static_cast<D>(src[off + j * s]);
+    for (std::size_t a = r - 1; a-- > 0;) {
       if (++idx[a] < shape[a].n) break;
       idx[a] = 0;
     }
@@ -1296,14 +1297,41 @@ struct executor {
   // each be named by the executor, whose name lists every node (GCC 12 mangles every
   // instantiated function, in time quadratic in the name).
 
-  /// The value of leaf i (input, constant, count, buffer) at index idx (rank r >= i's rank).
-  T leaf_value(std::uint32_t i, const std::size_t* idx, std::size_t r) const {
-    const planning::node_info& n = nodes::info[i];
-    switch (n.k) {
-      case kind::constant: return executor_tables<Order>::constants[i].template as<T>();
-      case kind::input: return data[i].input[flat::offset_at(n.shape, stride(i), idx, r)];
-      case kind::count: return data[i].scalar;
-      default: return data[i].storage[flat::offset_at(n.shape, stride(i), idx, r)];
+  /// Where the values of leaf i are: a pointer to them (an input or a buffer), or for a
+  /// constant or a count the one value (`p` null).
+  struct leaf_source {
+    const T* p = nullptr;
+    T value{};
+  };
+  leaf_source source_of_leaf(std::uint32_t i) const {
+    switch (nodes::info[i].k) {
+      case kind::constant: return {nullptr, executor_tables<Order>::constants[i].template as<T>()};
+      case kind::count: return {nullptr, data[i].scalar};
+      case kind::input: return {data[i].input, T{}};
+      default: return {data[i].storage.data(), T{}};
+    }
+  }
+  /// Node c's strides along the axes of a loop over node i's shape, where axis a of i reads
+  /// axis from[a] of c (-1: none); 0 where c is broadcast.
+  std::array<std::size_t, max_rank> strides_through(std::uint32_t c, std::size_t r, const std::array<int, max_rank>* from) const {
+    std::array<std::size_t, max_rank> st{};
+    const static_shape& sc = nodes::info[c].shape;
+    for (std::size_t a = 0; a < r; ++a) {
+      const int j = from ? (*from)[a] : static_cast<int>(a + sc.rank) - static_cast<int>(r);
+      if (j >= 0 && !sc.is_unit(static_cast<std::size_t>(j))) st[a] = stride(c)[j];
+    }
+    return st;
+  }
+  /// Writes leaf c's values, read through `st`, over the extents of node i to contiguous dst.
+  template <class D>
+  void copy_leaf(D* dst, std::uint32_t c, std::uint32_t i, const std::array<std::size_t, max_rank>& st) const {
+    const leaf_source src = source_of_leaf(c);
+    const std::size_t r = nodes::info[i].shape.rank;
+    if (src.p != nullptr) {
+      flat::copy_strided(dst, src.p, shape(i), r, st);
+    } else {
+      const std::size_t count = element_count(i);
+      for (std::size_t k = 0; k < count; ++k) dst[k] = static_cast<D>(src.value);
     }
   }
   /// What a copy or a result reads is a leaf: an input, a constant, a count or a buffer.
@@ -1324,21 +1352,11 @@ struct executor {
   }
   static_assert(reads_leaves_only(), "ctgrad internal error: a copy or a result reads an unbuffered node");
 
-  /// The index map at place m, computed from its operand.
+  /// The index map at place m, computed from its operand (its buffer is contiguous).
   void copy_index_map(std::uint32_t m) {
     const planning::node_info& n = nodes::info[m];
-    const std::uint32_t c = n.child[0];
-    const std::size_t r = n.shape.rank, rc = nodes::info[c].shape.rank;
-    auto& s = data[m];
-    flat::for_each_index_at(shape(m), r, [&](const std::size_t* idx) {
-      std::array<std::size_t, max_rank> in{};
-      for (std::size_t a = 0; a < r; ++a) {
-        const int from = n.from_axis[a];
-        if (from >= 0) in[static_cast<std::size_t>(from)] = idx[a];
-      }
-      s.storage[flat::offset_at(n.shape, stride(m), idx, r)] = leaf_value(c, in.data(), rc);
-    });
-    bytes += s.storage.size() * sizeof(T) * 2;
+    copy_leaf(data[m].storage.data(), n.child[0], m, strides_through(n.child[0], n.shape.rank, &n.from_axis));
+    bytes += data[m].storage.size() * sizeof(T) * 2;
   }
 
   // -- results ------------------------------------------------------------------------------
@@ -1352,17 +1370,10 @@ struct executor {
   template <class V>
   void write_output(std::uint32_t i, const V& out) const {
     if (written_by_loop(i)) return;
-    using U = std::remove_cvref_t<decltype(*out.data)>;
-    const planning::node_info& n = nodes::info[i];
-    const std::size_t r = n.shape.rank;
-    std::size_t lin = 0;
-    if (n.k == kind::reduction) {  // at full precision
-      flat::for_each_index_at(shape(i), r, [&](const std::size_t* idx) {
-        out.data[lin++] = static_cast<U>(data[i].acc[flat::offset_at(n.shape, stride(i), idx, r)]);
-      });
-    } else {
-      flat::for_each_index_at(shape(i), r, [&](const std::size_t* idx) { out.data[lin++] = static_cast<U>(leaf_value(i, idx, r)); });
-    }
+    const std::size_t r = nodes::info[i].shape.rank;
+    const auto st = strides_through(i, r, nullptr);
+    if (nodes::info[i].k == kind::reduction) flat::copy_strided(out.data, data[i].acc.data(), shape(i), r, st);  // at full precision
+    else copy_leaf(out.data, i, i, st);
   }
 
   /// The extents of requested expression k (of rank R).
