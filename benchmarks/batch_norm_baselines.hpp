@@ -276,6 +276,23 @@ void fused4(const args& a, workspace& w) {
 // ------------------------------------------------------------------------------------------
 /// Pass 1 of the two-pass baselines: the per-feature sums of d = x - x[0, :], d^2, dy and
 /// dy * d, in double, four rows per accumulator load and store.
+/// The summing passes' last rows (from row `from` on), one at a time, in double.
+inline void remaining_sums(const args& a, std::size_t from, const double* CTGRAD_BENCH_RESTRICT s,
+                           double* CTGRAD_BENCH_RESTRICT sd, double* CTGRAD_BENCH_RESTRICT sdd,
+                           double* CTGRAD_BENCH_RESTRICT sdy, double* CTGRAD_BENCH_RESTRICT sdyd) {
+  const std::size_t n = a.n;
+  for (std::size_t i = from; i < a.m; ++i) {
+    CTGRAD_BENCH_IVDEP
+    for (std::size_t k = 0; k < n; ++k) {
+      const double d = double(a.x[i * n + k]) - s[k], f = a.dy[i * n + k];
+      sd[k] += d;
+      sdd[k] += d * d;
+      sdy[k] += f;
+      sdyd[k] += f * d;
+    }
+  }
+}
+
 inline void shifted_sums(const args& a, double* CTGRAD_BENCH_RESTRICT s, double* CTGRAD_BENCH_RESTRICT sd,
                          double* CTGRAD_BENCH_RESTRICT sdd, double* CTGRAD_BENCH_RESTRICT sdy,
                          double* CTGRAD_BENCH_RESTRICT sdyd) {
@@ -300,16 +317,7 @@ inline void shifted_sums(const args& a, double* CTGRAD_BENCH_RESTRICT s, double*
       sdyd[k] += (f0 * d0 + f1 * d1) + (f2 * d2 + f3 * d3);
     }
   }
-  for (std::size_t i = m4; i < m; ++i) {
-    CTGRAD_BENCH_IVDEP
-    for (std::size_t k = 0; k < n; ++k) {
-      const Acc d = Acc(x[i * n + k]) - s[k], f = dy[i * n + k];
-      sd[k] += d;
-      sdd[k] += d * d;
-      sdy[k] += f;
-      sdyd[k] += f * d;
-    }
-  }
+  remaining_sums(a, m4, s, sd, sdd, sdy, sdyd);
 }
 
 inline void fused2_f64(const args& a, workspace& w) {
@@ -470,14 +478,7 @@ inline void block8_sums(const args& a, double* CTGRAD_BENCH_RESTRICT s, double* 
       sdyd[k] += a4;
     }
   }
-  for (std::size_t i = mR; i < m; ++i)
-    for (std::size_t k = 0; k < n; ++k) {
-      const double d = double(x[i * n + k]) - s[k], f = dy[i * n + k];
-      sd[k] += d;
-      sdd[k] += d * d;
-      sdy[k] += f;
-      sdyd[k] += f * d;
-    }
+  remaining_sums(a, mR, s, sd, sdd, sdy, sdyd);
 }
 
 /// mixed_outputs with streaming (non-temporal) stores, which write y and dx without reading
