@@ -57,6 +57,11 @@ TEST_CASE("an output buffer of the wrong extents is rejected before anything is 
   };
   REQUIRE_THROWS_AS(call(), ctgrad::shape_error);
   for (double v : out) CHECK(v == -7.0);
+  try {
+    call();
+  } catch (const ctgrad::shape_error& err) {
+    CHECK(std::string(err.what()) == "ctgrad: output 0 (`exp(x)`) has extents [5, 1] but the result has [2, 3]");
+  }
 }
 
 TEST_CASE("mismatched batch sizes of x and dy are named", "[errors]") {
