@@ -792,6 +792,17 @@ void copy_strided(D* dst, const S* src, const extent* shape, std::size_t r, cons
   }
 }
 
+/// Where the values of a leaf are: a pointer to them (an input or a buffer), or for a constant
+/// or a count the one value (`p` null). At namespace scope, named by T only: Clang 14 names every
+/// class it generates code for by its full printed name, and a class nested in the executor would
+/// print the executor's arguments, every node type, expanded as a tree (a struct returned by an
+/// executor member made Clang run out of memory compiling the 4-block network).
+template <class T>
+struct leaf_source {
+  const T* p = nullptr;
+  T value{};
+};
+
 /// Binds input N to its binding among bs: extents, data and strides.
 template <class T, class N, class... Bs>
 void bind_one(extent* shape, std::size_t* strides, const T*& input, const Bs&... bs) {
@@ -1297,12 +1308,8 @@ struct executor {
   // each be named by the executor, whose name lists every node (GCC 12 mangles every
   // instantiated function, in time quadratic in the name).
 
-  /// Where the values of leaf i are: a pointer to them (an input or a buffer), or for a
-  /// constant or a count the one value (`p` null).
-  struct leaf_source {
-    const T* p = nullptr;
-    T value{};
-  };
+  /// Where the values of leaf i are (flat::leaf_source).
+  using leaf_source = flat::leaf_source<T>;
   leaf_source source_of_leaf(std::uint32_t i) const {
     switch (nodes::info[i].k) {
       case kind::constant: return {nullptr, executor_tables<Order>::constants[i].template as<T>()};
