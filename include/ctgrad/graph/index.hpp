@@ -67,6 +67,16 @@ struct sequence_array<std::index_sequence<I...>> {
   static constexpr std::array<std::size_t, sizeof...(I)> value{I...};
 };
 
+/// The places of the nodes of the type_list Operands among Places (a graph_places), as an
+/// index_sequence. At namespace scope, taking the places as one type: a member template of
+/// graph_tables would rebuild the graph's pack for each node's operand list (see graph_index).
+template <class Places, class Operands>
+struct operand_places_in;
+template <class Places, class... Cs>
+struct operand_places_in<Places, type_list<Cs...>> {
+  using type = std::index_sequence<decltype(Places::place(static_cast<std::type_identity<Cs>*>(nullptr)))::value...>;
+};
+
 /// What graph_index needs from the node pack, computed once per graph. Only this class takes
 /// the order apart into its nodes; graph_index itself keeps the order as one type.
 template <class Order>
@@ -75,13 +85,6 @@ template <class... Ns>
 struct graph_tables<type_list<Ns...>> {
   using places = graph_places<std::index_sequence_for<Ns...>, Ns...>;
 
-  /// The operand places of node N, as an index_sequence.
-  template <class Operands>
-  struct operand_places;
-  template <class... Cs>
-  struct operand_places<type_list<Cs...>> {
-    using type = std::index_sequence<decltype(places::place(static_cast<std::type_identity<Cs>*>(nullptr)))::value...>;
-  };
 
   static constexpr std::size_t size = sizeof...(Ns);
   static constexpr std::size_t edge_count = sum_of({children_t<Ns>::size..., std::size_t{0}});
@@ -98,7 +101,7 @@ struct graph_tables<type_list<Ns...>> {
       }
       ++p;
     };
-    in_order({(add(sequence_array<typename operand_places<children_t<Ns>>::type>::value), 0)...});
+    in_order({(add(sequence_array<typename operand_places_in<places, children_t<Ns>>::type>::value), 0)...});
 
     // Counting sort by child, stable (so parents stay in order); a parent that has the same
     // operand twice (x * x) is listed once.
@@ -152,7 +155,7 @@ struct graph_index {
 
   /// The places of the nodes of a type_list of operands, as an index_sequence.
   template <class Operands>
-  using operand_places = typename tables::template operand_places<Operands>;
+  using operand_places = operand_places_in<places, Operands>;
 
   static constexpr consumer_table<size, edge_count> consumer_places = tables::build();
 
