@@ -90,29 +90,6 @@ constexpr auto find_binding() {
   });
 }
 
-template <std::size_t R>
-std::size_t element_count_of(const runtime_shape<R>& s) {
-  std::size_t n = 1;
-  for (const extent& e : s) n *= e.n;
-  return n;
-}
-
-/// Calls f(index) for every index of `shape` in row-major order (used by copies through index
-/// maps and for requested inputs and constants; the fused loops have their own walk).
-template <std::size_t R, class F>
-void for_each_index(const runtime_shape<R>& shape, F&& f) {
-  const std::size_t total = element_count_of(shape);
-  if (total == 0) return;
-  std::array<std::size_t, R> idx{};
-  for (std::size_t lin = 0; lin < total; ++lin) {
-    f(idx);
-    for (std::size_t a = R; a-- > 0;) {
-      if (++idx[a] < shape[a].n) break;
-      idx[a] = 0;
-    }
-  }
-}
-
 /// The planner's table of a graph's nodes (and the executor's per-node constants), computed
 /// once per graph. Only this class takes the order apart into its nodes: plan_nodes, plan_of and
 /// the executor keep it as one type, because GCC rebuilds the whole pack (an argument vector as
@@ -747,23 +724,6 @@ inline void set_strides(const extent* shape, std::size_t* strides, std::size_t r
     strides[a] = st;
     st *= shape[a].n;
   }
-}
-
-template <std::size_t R>
-runtime_shape<R> to_shape(const extent* shape) {
-  runtime_shape<R> s{};
-  for (std::size_t a = 0; a < R; ++a) s[a] = shape[a];
-  return s;
-}
-
-/// Offset of the element at index idx (rank R >= the node's rank, right-aligned; unit axes of
-/// the node are broadcast) of a node of static shape sh and strides st.
-template <std::size_t R>
-std::size_t offset(const static_shape& sh, const std::size_t* st, const std::array<std::size_t, R>& idx) {
-  std::size_t off = 0;
-  for (std::size_t j = 0; j < sh.rank; ++j)
-    if (!sh.is_unit(j)) off += idx[j + R - sh.rank] * st[j];
-  return off;
 }
 
 /// Writes the values of a node of run-time rank r and extents `shape` to contiguous `dst` in
