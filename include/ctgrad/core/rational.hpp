@@ -26,6 +26,8 @@ struct rational {
   friend constexpr rational operator*(rational a, rational b) { return {a.num * b.num, a.den * b.den}; }
   friend constexpr rational operator/(rational a, rational b) { return {a.num * b.den, a.den * b.num}; }
   friend constexpr rational operator-(rational a) { return {-a.num, a.den}; }
+  // dens are positive: compare the cross products
+  friend constexpr bool operator<(rational a, rational b) { return a.num * b.den < b.num * a.den; }
 
   template <class T>
   [[nodiscard]] constexpr T as() const { return static_cast<T>(num) / static_cast<T>(den); }

@@ -36,7 +36,7 @@ constexpr auto forward_rule(T t, N n, Args... args) {
   if constexpr (has_forward_rule<Op, I, T, N, Args...>) {
     return Op::template jvp<I>(t, n, args...);
   } else {
-    static_assert(std::derived_from<Op, elementwise_op>,
+    static_assert(op_traits<Op>::category == op_category::elementwise,
                   "ctgrad::jvp(): an operation that is not elementwise must define a forward rule "
                   "jvp<I>(tangent, self, operands...) next to its vjp<I>");
     return Op::template vjp<I>(t, n, args...);  // diagonal Jacobian: J^T t == J t
@@ -70,7 +70,7 @@ struct forward_pass<wrt_t<Ws...>, tangents_t<Ts...>> {
     template <std::size_t I, class A>
     static constexpr auto operand_contribution() {
       using t = typename tangent<A>::type;
-      if constexpr (CTGRAD_DETAIL_SAME_TYPE(t, no_adjoint)) return no_adjoint{};
+      if constexpr (CTGRAD_DETAIL_SAME_TYPE(t, no_adjoint) || !op_traits<Op>::has_derivative(I)) return no_adjoint{};
       else return detail::forward_rule<Op, I>(t{}, N{}, Args{}...);
     }
     using type = decltype(detail::fit_to<N>(contributions(std::index_sequence_for<Args...>{})));

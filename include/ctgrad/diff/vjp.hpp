@@ -46,6 +46,9 @@ constexpr wrt_t<Es...> wrt(Es...) {
 
 namespace detail {
 
+template <class Op, std::size_t I, class G, class Self, class... Args>
+concept has_reverse_rule = requires { Op::template vjp<I>(G{}, Self{}, Args{}...); };
+
 template <class W>
 struct zeros_of {
   using type = decltype(ctgrad::zeros_like(W{}));
@@ -86,14 +89,15 @@ struct reverse_pass {
   struct depends : std::false_type {};
   template <fixed_string Name, std::size_t R>
   struct depends<input_node<Name, R>> : is_wrt<Wrt, input_node<Name, R>> {};
+  // Operands through which no derivative flows (op_traits: read for their shape only, as a
+  // count's or a broadcast's reference, or of zero derivative, as a comparison's) do not count.
+  template <class Op, class Args, class I = std::make_index_sequence<Args::size>>
+  struct depends_through;
+  template <class Op, class... Args, std::size_t... I>
+  struct depends_through<Op, type_list<Args...>, std::index_sequence<I...>>
+      : std::bool_constant<((op_traits<Op>::has_derivative(I) && depends<Args>::value) || ...)> {};
   template <class Op, class... Args>
-  struct depends<node<Op, Args...>> : std::bool_constant<(depends<Args>::value || ...)> {};
-  // Shape-only operands carry no derivative: a count never depends on anything, and a
-  // broadcast depends on its payload only.
-  template <class Axes, class A>
-  struct depends<node<count_op<Axes>, A>> : std::false_type {};
-  template <class G, class Ref>
-  struct depends<node<broadcast_op, G, Ref>> : depends<G> {};
+  struct depends<node<Op, Args...>> : depends_through<Op, type_list<Args...>> {};
 
   template <class N>
   struct adjoint;
@@ -105,12 +109,17 @@ struct reverse_pass {
   /// The contribution of consumer P's operand I (node Arg) to the adjoint of N, given P's
   /// adjoint G: P's local rule for operand I, fitted to N's shape; none when Arg is not N.
   template <class P, class N, class G, std::size_t I, class Arg, class Operands,
-            bool Hit = CTGRAD_DETAIL_SAME_TYPE(Arg, N)>
+            bool Hit = CTGRAD_DETAIL_SAME_TYPE(Arg, N) && op_traits<typename P::op>::has_derivative(I)>
   struct at_position {
     using type = no_adjoint;
   };
   template <class P, class N, class G, std::size_t I, class Arg, class... Args>
   struct at_position<P, N, G, I, Arg, type_list<Args...>, true> {
+    static_assert(has_reverse_rule<typename P::op, I, G, P, Args...>,
+                  "ctgrad::vjp(): an operation on the path to a wrt input has no reverse rule: give it "
+                  "`template <std::size_t I, class G, class Self, class... A> static constexpr auto vjp(G g, Self, "
+                  "A...)` (the operation is named in this error's context), or declare the operand in its "
+                  "no_derivative_operands");
     using type = fitted_t<N, decltype(P::op::template vjp<I>(G{}, P{}, Args{}...))>;
   };
 

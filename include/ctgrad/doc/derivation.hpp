@@ -192,19 +192,20 @@ struct reverse_walk<type_list<Ns...>, type_list<Os...>, type_list<Ss...>, type_l
   struct depends : std::false_type {};
   template <fixed_string Name, std::size_t R>
   struct depends<input_node<Name, R>> : std::bool_constant<(std::is_same_v<input_node<Name, R>, Ws> || ...)> {};
+  template <class Op, class Args, class I = std::make_index_sequence<Args::size>>
+  struct depends_through;
+  template <class Op, class... As, std::size_t... I>
+  struct depends_through<Op, type_list<As...>, std::index_sequence<I...>>
+      : std::bool_constant<((op_traits<Op>::has_derivative(I) && depends<As>::value) || ...)> {};
   template <class Op, class... Args>
-  struct depends<node<Op, Args...>> : std::bool_constant<(depends<Args>::value || ...)> {};
-  template <class Axes, class A>
-  struct depends<node<count_op<Axes>, A>> : std::false_type {};
-  template <class G, class Ref>
-  struct depends<node<broadcast_op, G, Ref>> : depends<G> {};
+  struct depends<node<Op, Args...>> : depends_through<Op, type_list<Args...>> {};
 
   template <class N>
   struct adjoint;
 
   template <class P, class N, std::size_t I, class Arg>
   static constexpr auto at_position() {
-    if constexpr (!std::is_same_v<Arg, N>) return none{};
+    if constexpr (!std::is_same_v<Arg, N> || !op_traits<typename P::op>::has_derivative(I)) return none{};
     else return detail::fit_to<N>(typename local_rule<P, I, typename adjoint<P>::type>::type{});
   }
   template <class P, class N, class... Args, std::size_t... I>

@@ -54,9 +54,7 @@ struct position_in<type_list<Ts...>, N> {
 
 template <class P, std::size_t I>
 constexpr bool shape_only_operand() {
-  using op = typename P::op;
-  if constexpr (std::is_same_v<op, broadcast_op>) return I == 1;
-  else return std::derived_from<op, shape_function_op> && !std::is_same_v<op, broadcast_op>;
+  return op_traits<typename P::op>::is_shape_only(I);
 }
 
 template <class Order, class Roots, class Context, class N>

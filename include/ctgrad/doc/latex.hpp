@@ -73,11 +73,14 @@ inline std::string escape_latex_text(std::string_view s) {
 template <class Op, class... Args>
 latex_operand default_latex(const std::array<latex_operand, sizeof...(Args)>& ops) {
   const std::string sym = Op::template symbol<Args...>();
-  if constexpr (Op::kind == notation::infix && sizeof...(Args) == 2) {
-    return {ops[0].wrapped(Op::prec) + " " + sym + " " + ops[1].wrapped_right(Op::prec + 1), Op::prec};
-  } else if constexpr (Op::kind == notation::prefix && sizeof...(Args) == 1) {
+  using traits = op_traits<Op>;
+  if constexpr (traits::how == notation::infix && sizeof...(Args) == 2) {
+    return {ops[0].wrapped(traits::prec) + " " + sym + " " +
+                ops[1].wrapped_right(traits::associative ? traits::prec : traits::prec + 1),
+            traits::prec};
+  } else if constexpr (traits::how == notation::prefix && sizeof...(Args) == 1) {
     return {sym + ops[0].wrapped(precedence::unary), precedence::additive};
-  } else if constexpr (Op::kind == notation::postfix && sizeof...(Args) == 1) {
+  } else if constexpr (traits::how == notation::postfix && sizeof...(Args) == 1) {
     return {ops[0].wrapped(precedence::atom) + "{" + escape_latex_text(sym) + "}", precedence::power};
   } else {
     std::string args;
@@ -148,23 +151,24 @@ struct named_text_of<node<Op, Args...>> {
   static text_operand definition(const name_table& names) {
     const std::string sym = Op::template symbol<Args...>();
     const std::array<text_operand, sizeof...(Args)> ops{text_operand_of<Args>(names)...};
-    if constexpr (Op::kind == notation::infix) {
+    using traits = op_traits<Op>;
+    if constexpr (traits::how == notation::infix) {
       static_assert(sizeof...(Args) == 2, "ctgrad: infix notation needs two operands");
-      const bool assoc = sym == "+" || sym == "*";
-      return {fmt::format("{} {} {}", ops[0].wrapped(Op::prec), sym, ops[1].wrapped(assoc ? Op::prec : Op::prec + 1)),
-              Op::prec};
-    } else if constexpr (Op::kind == notation::prefix) {
+      return {fmt::format("{} {} {}", ops[0].wrapped(traits::prec), sym,
+                          ops[1].wrapped(traits::associative ? traits::prec : traits::prec + 1)),
+              traits::prec};
+    } else if constexpr (traits::how == notation::prefix) {
       std::string s = sym;
       for (const auto& o : ops) s += o.wrapped(precedence::unary);
-      return {s, Op::prec};
-    } else if constexpr (Op::kind == notation::postfix) {
+      return {s, traits::prec};
+    } else if constexpr (traits::how == notation::postfix) {
       std::string s;
       for (const auto& o : ops) s += o.wrapped(precedence::atom);
-      return {s + sym, Op::prec};
+      return {s + sym, traits::prec};
     } else {
       std::string args;
       for (const auto& o : ops) args += (args.empty() ? "" : ", ") + o.text;
-      return {fmt::format("{}({})", sym, args), Op::prec};
+      return {fmt::format("{}({})", sym, args), traits::prec};
     }
   }
 };

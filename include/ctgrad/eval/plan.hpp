@@ -260,17 +260,29 @@ struct fx<CT, apply<Op, X...>> {
   }
 };
 
-/// Member K of a loop: a sum (into its accumulator row, or a running sum when its innermost
-/// stride is 0) of X, or X stored into its buffer (Buf), its accumulator-type values (Acc) and
-/// the requested outputs at positions Pos.
-template <std::size_t K, bool Sum, std::size_t Stride, bool Buf, bool Acc, class Pos, class X>
+/// Member K of a loop: a reduction by Red (into its accumulator row, or a running value when
+/// its innermost stride is 0) of X, or (Red void) X stored into its buffer (Buf), its
+/// accumulator-type values (Acc) and the requested outputs at positions Pos. "sum" below means
+/// any reduction: Red's combine step and identity (op_traits) say how it accumulates.
+template <std::size_t K, class Red, std::size_t Stride, bool Buf, bool Acc, class Pos, class X>
 struct member {
   static constexpr std::size_t index = K;
-  static constexpr bool sum = Sum, buf = Buf, acc = Acc;
+  static constexpr bool sum = !std::is_void_v<Red>, buf = Buf, acc = Acc;
   static constexpr std::size_t stride = Stride;
+  using reducer = Red;
   using pos = Pos;
   using x = X;
 };
+
+/// The combine step and identity of member M's reduction, in the accumulator type.
+template <class M, class A>
+A combine(A acc, A v) {
+  return ctgrad::reduction_combine<typename M::reducer, A>(acc, v);
+}
+template <class M, class A>
+constexpr A identity() {
+  return ctgrad::reduction_identity<typename M::reducer, A>();
+}
 
 /// Where a loop writes member K: its buffer row, or for a sum its accumulator row and a running
 /// sum; and the rows of the outputs it is (OutPtrs: a std::tuple of a pointer per output).
@@ -394,8 +406,8 @@ struct kernel<T, CT, R, rows<Rk...>, type_list<Ms...>, OutPtrs, LoadsFirst> {
   static void store(dests_t& d, value_t<M> v, std::size_t j) {
     auto& dm = static_cast<dk<M::index, T, A, OutPtrs>&>(d);
     if constexpr (M::sum) {
-      if constexpr (M::stride == 0) dm.sum += v;
-      else dm.acc[j] += v;
+      if constexpr (M::stride == 0) dm.sum = fused::combine<M, A>(dm.sum, v);
+      else dm.acc[j] = fused::combine<M, A>(dm.acc[j], v);
     } else {
       if constexpr (M::buf) dm.buf[j] = static_cast<T>(v);
       if constexpr (M::acc) dm.acc[j] = v;
@@ -409,9 +421,14 @@ struct kernel<T, CT, R, rows<Rk...>, type_list<Ms...>, OutPtrs, LoadsFirst> {
   static void flush(dests_t& d) {
     if constexpr (M::sum && M::stride == 0) {
       auto& dm = static_cast<dk<M::index, T, A, OutPtrs>&>(d);
-      dm.acc[0] += dm.sum;
-      dm.sum = A(0);
+      dm.acc[0] = fused::combine<M, A>(dm.acc[0], dm.sum);
+      dm.sum = fused::identity<M, A>();
     }
+  }
+  /// A running value starts at its reduction's identity.
+  template <class M>
+  static void start(dests_t& d) {
+    if constexpr (M::sum && M::stride == 0) static_cast<dk<M::index, T, A, OutPtrs>&>(d).sum = fused::identity<M, A>();
   }
 
   template <std::size_t... I, class V>
@@ -437,14 +454,14 @@ struct kernel<T, CT, R, rows<Rk...>, type_list<Ms...>, OutPtrs, LoadsFirst> {
   static void four_rows_loop(const std::array<rows_t, 4>& q, dests_t& d, std::size_t j0, std::size_t j1) {
     CTGRAD_INDEPENDENT_ITERATIONS
     for (std::size_t j = j0; j < j1; ++j) {
-      const std::tuple<value_t<Ms>...> v{
-          ((value<Ms>(q[0], j) + value<Ms>(q[1], j)) + (value<Ms>(q[2], j) + value<Ms>(q[3], j)))...};
+      const std::tuple<value_t<Ms>...> v{fused::combine<Ms, A>(fused::combine<Ms, A>(value<Ms>(q[0], j), value<Ms>(q[1], j)),
+                                                               fused::combine<Ms, A>(value<Ms>(q[2], j), value<Ms>(q[3], j)))...};
       store_all(d, v, j, std::index_sequence_for<Ms...>{});
     }
   }
   /// A loop that only sums over rows (per-feature sums of an m x n domain) takes four rows at a
   /// time: each accumulator is then loaded and stored once per four rows, and the four values
-  /// are added pairwise first. The grouping depends on the row only, so a split of the columns
+  /// are combined pairwise first. The grouping depends on the row only, so a split of the columns
   /// between threads sums in the same order.
   static constexpr bool four_rows = R == 2 && ((Ms::sum && Ms::stride == 1) && ...);
 
@@ -453,6 +470,7 @@ struct kernel<T, CT, R, rows<Rk...>, type_list<Ms...>, OutPtrs, LoadsFirst> {
   static void rows_loop(const args& g, std::size_t c0, std::size_t c1, std::size_t r0, std::size_t r1) {
     rows_t r = g.base;  // counts keep their values; row pointers are set for every row
     dests_t d{};
+    (start<Ms>(d), ...);
     index_t idx{};
     if constexpr (R > 1) {  // the outer index of row r0
       std::size_t rest = r0;
@@ -628,6 +646,20 @@ template <class Op>
 struct count_axes_of_op<Op, true> : std::integral_constant<std::uint32_t, axes_mask(Op::axes_list())> {};
 template <class N>
 struct count_axes_of : std::integral_constant<std::uint32_t, 0> {};
+
+/// A reduction's identity (0 for other nodes), held by a class named by the op only.
+template <class Op, bool Reduction = planning::op_kind_v<Op> == planning::kind::reduction>
+struct identity_of_op {
+  static constexpr double value = 0;
+};
+template <class Op>
+struct identity_of_op<Op, true> {
+  static constexpr double value = ctgrad::reduction_identity<Op, double>();
+};
+template <class N>
+struct identity_of : identity_of_op<void, false> {};
+template <class Op, class... Args>
+struct identity_of<node<Op, Args...>> : identity_of_op<Op> {};
 template <class Op, class... Args>
 struct count_axes_of<node<Op, Args...>> : count_axes_of_op<Op> {};
 
@@ -640,6 +672,7 @@ struct text_entry {
   int prec = precedence::atom;
   bool leaf = true;
   notation how = notation::call;
+  bool associative = false;
   std::uint32_t arity = 0;
   std::array<std::uint32_t, planning::max_arity> operand{};
 };
@@ -652,16 +685,17 @@ struct text_entry_of {
 /// function per node whose address it holds, would each have a mangled name holding the node.
 template <class Op, std::uint32_t Arity>
 struct text_entry_of_op {
-  static constexpr text_entry value{&Op::template symbol<>, Op::prec, false, Op::kind, Arity};
+  static constexpr text_entry value{&Op::template symbol<>, op_traits<Op>::prec, false, op_traits<Op>::how,
+                                    op_traits<Op>::associative, Arity};
 };
 template <class Op, class... Args>
 struct text_entry_of_node {
-  static constexpr text_entry value{&Op::template symbol<Args...>, Op::prec, false, Op::kind,
-                                    static_cast<std::uint32_t>(sizeof...(Args))};
+  static constexpr text_entry value{&Op::template symbol<Args...>, op_traits<Op>::prec, false, op_traits<Op>::how,
+                                    op_traits<Op>::associative, static_cast<std::uint32_t>(sizeof...(Args))};
 };
 template <class Op, class... Args>
 struct text_entry_of<node<Op, Args...>>
-    : std::conditional_t<requires { Op::template symbol<>(); },
+    : std::conditional_t<op_traits<Op>::plain_symbol,
                          text_entry_of_op<Op, static_cast<std::uint32_t>(sizeof...(Args))>,
                          text_entry_of_node<Op, Args...>> {};
 /// The entries, with their operands' places from the planner's table (named by the node only,
@@ -694,9 +728,8 @@ std::string render(const std::array<text_entry, S>& t, std::uint32_t i) {
   if (e.how == notation::infix) {
     // a - (b + c), a / (b * c): the right operand of a non-associative operator needs
     // parentheses at equal precedence.
-    const bool assoc = sym == "+" || sym == "*";
     return fmt::format("{} {} {}", render_wrapped(t, e.operand[0], e.prec), sym,
-                       render_wrapped(t, e.operand[1], assoc ? e.prec : e.prec + 1));
+                       render_wrapped(t, e.operand[1], e.associative ? e.prec : e.prec + 1));
   }
   std::string operands;
   if (e.how == notation::prefix || e.how == notation::postfix) {
@@ -1009,12 +1042,12 @@ template <class X, std::uint32_t L, std::size_t K, std::uint32_t I = X::member_v
 struct member_of;
 template <class X, std::uint32_t L, std::size_t K, std::uint32_t I>
 struct member_of<X, L, K, I, true> {
-  using type = member<K, true, X::inner_stride_at(I), X::sched.buffer[I], X::has_acc[I], std::index_sequence<>,
-                      typename fx_value<X, L, X::nodes::info[I].child[0]>::type>;
+  using type = member<K, typename X::nodes::template type<I>::op, X::inner_stride_at(I), X::sched.buffer[I], X::has_acc[I],
+                      std::index_sequence<>, typename fx_value<X, L, X::nodes::info[I].child[0]>::type>;
 };
 template <class X, std::uint32_t L, std::size_t K, std::uint32_t I>
 struct member_of<X, L, K, I, false> {
-  using type = member<K, false, X::inner_stride_at(I), X::sched.buffer[I], X::has_acc[I],
+  using type = member<K, void, X::inner_stride_at(I), X::sched.buffer[I], X::has_acc[I],
                       typename output_sequence<X, I>::type, typename fx_compute<X, L, I>::type>;
 };
 
@@ -1056,6 +1089,8 @@ struct executor_tables;
 template <class... Ns>
 struct executor_tables<type_list<Ns...>> {
   static constexpr std::array<std::uint32_t, sizeof...(Ns)> count_axes{flat::count_axes_of<Ns>::value...};
+  /// The identity of every reduction (where its accumulators start; 0 for the other nodes).
+  static constexpr std::array<double, sizeof...(Ns)> identities{flat::identity_of<Ns>::value...};
   /// The value of every constant node (zero for the other nodes).
   static constexpr std::array<rational, sizeof...(Ns)> constants{flat::constant_of<Ns>::value...};
   static constexpr std::array<flat::text_entry, sizeof...(Ns)> texts = flat::with_operands(
@@ -1176,6 +1211,7 @@ struct executor {
   }
 
   static constexpr const auto& count_axes = executor_tables<Order>::count_axes;
+  static constexpr const auto& identities = executor_tables<Order>::identities;
   static constexpr const auto& texts = executor_tables<Order>::texts;
 
   /// Merges the extents of operand c into those of node i (rank R) being assembled in `out`.
@@ -1240,7 +1276,7 @@ struct executor {
       node_data<T>& s = data[i];
       const std::size_t n = element_count(i);
       s.storage.resize(n);
-      if (nodes::info[i].k == kind::reduction) s.acc.assign(n, A(0));
+      if (nodes::info[i].k == kind::reduction) s.acc.assign(n, static_cast<A>(identities[i]));
       else if (has_acc[i]) s.acc.resize(n);
     }
   }

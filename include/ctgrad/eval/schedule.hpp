@@ -51,24 +51,28 @@ struct node_info {
   std::uint32_t shape_child = npos;                 // an operand read for its shape only
   static_shape shape{};
   int cost = 1;                                     // rough cost of the op, per element
+  bool exact = false;                               // a reduction whose operand is stored once (op_traits::exact_operand)
   std::array<int, max_rank> from_axis{};            // index maps: operand axis of each axis (-1: none)
 };
 
-/// An op's `cost` member, or `costly` for ops that do not say (users' own ops: computed once
-/// into a buffer when several nodes read them, rather than recomputed).
+/// An op's planner cost (op_traits: `costly` for ops that do not say: users' own ops are
+/// computed once into a buffer when several nodes read them, rather than recomputed).
 template <class Op>
-inline constexpr int op_cost_v = costly;
-template <class Op>
-  requires requires { Op::cost; }
-inline constexpr int op_cost_v<Op> = Op::cost;
+inline constexpr int op_cost_v = op_traits<Op>::cost;
 
-/// The kind of an operation's nodes.
+/// The planner's kind of an operation's nodes, from its category.
+constexpr kind kind_of_category(op_category c) {
+  switch (c) {
+    case op_category::reduction: return kind::reduction;
+    case op_category::index_map: return kind::index_map;
+    case op_category::broadcast: return kind::broadcast;
+    case op_category::shape_function: return kind::count;
+    case op_category::elementwise: break;
+  }
+  return kind::elementwise;
+}
 template <class Op>
-inline constexpr kind op_kind_v = std::derived_from<Op, reduction_op>      ? kind::reduction
-                                  : std::derived_from<Op, index_map_op>    ? kind::index_map
-                                  : std::is_same<Op, broadcast_op>::value  ? kind::broadcast
-                                  : std::derived_from<Op, shape_function_op> ? kind::count
-                                                                           : kind::elementwise;
+inline constexpr kind op_kind_v = planning::kind_of_category(op_traits<Op>::category);
 
 // Facts about node N are class templates deriving from a class named by small values (the
 // op, shapes): GCC 12 emits, and mangles the name of, every variable template instance and
@@ -93,14 +97,15 @@ inline constexpr std::array<int, max_rank> no_source_axes = [] {
 
 /// The planner's view of a node without its operands' places, named by what it is made of
 /// (kind, arity, shape, cost, and for index maps the op and the operand's shape).
-template <kind K, std::uint32_t Arity, static_shape S, int Cost, class MapOp = void, static_shape A = static_shape{}>
+template <kind K, std::uint32_t Arity, static_shape S, int Cost, bool Exact = false, class MapOp = void,
+          static_shape A = static_shape{}>
 struct info_value {
-  static constexpr node_info value{K, Arity, {}, npos, S, Cost, no_source_axes};
+  static constexpr node_info value{K, Arity, {}, npos, S, Cost, Exact, no_source_axes};
 };
-template <kind K, std::uint32_t Arity, static_shape S, int Cost, class MapOp, static_shape A>
+template <kind K, std::uint32_t Arity, static_shape S, int Cost, bool Exact, class MapOp, static_shape A>
   requires(!std::is_void_v<MapOp>)
-struct info_value<K, Arity, S, Cost, MapOp, A> {
-  static constexpr node_info value{K, Arity, {}, npos, S, Cost, MapOp::template source_axes<detail::shape_stub<A>>()};
+struct info_value<K, Arity, S, Cost, Exact, MapOp, A> {
+  static constexpr node_info value{K, Arity, {}, npos, S, Cost, Exact, MapOp::template source_axes<detail::shape_stub<A>>()};
 };
 
 template <class Op, class... Args>
@@ -108,12 +113,12 @@ struct info_of_node {
   static_assert(sizeof...(Args) <= max_arity, "ctgrad: an operation has more operands than the evaluator supports");
   static constexpr kind k = op_kind_v<Op>;
   using type = info_value<k, k == kind::count ? 0U : (k == kind::broadcast ? 1U : static_cast<std::uint32_t>(sizeof...(Args))),
-                          node<Op, Args...>::shape, op_cost_v<Op>>;
+                          node<Op, Args...>::shape, op_cost_v<Op>, op_traits<Op>::exact_operand>;
 };
 template <class Op, class A>
-  requires std::derived_from<Op, index_map_op>
+  requires(op_traits<Op>::category == op_category::index_map)
 struct info_of_node<Op, A> {
-  using type = info_value<kind::index_map, 1U, node<Op, A>::shape, op_cost_v<Op>, Op, A::shape>;
+  using type = info_value<kind::index_map, 1U, node<Op, A>::shape, op_cost_v<Op>, false, Op, A::shape>;
 };
 
 /// The planner's view of node N without its operands' places (`::value`): with_places() fills
@@ -241,11 +246,15 @@ constexpr schedule<N> make_schedule(const std::array<node_info, N>& info, const 
   std::array<int, N> uses{};
   std::array<bool, N> under_broadcast{};
   std::array<bool, N> under_index_map{};
+  std::array<bool, N> under_exact{};  // the operand of a max or min: stored once when read again, so
+                                      // that a reverse rule comparing it with the extremum sees the
+                                      // very values the reduction saw (float loops round differently)
   for (std::uint32_t i = 0; i < N; ++i) {
     const node_info& n = info[i];
     for (std::uint32_t c = 0; c < n.arity; ++c) {
       const std::uint32_t ch = n.child[c];
       ++uses[ch];
+      if (n.exact) under_exact[ch] = true;
       if (n.k == kind::index_map) under_index_map[ch] = true;
       else if (n.k != kind::reduction && !(info[ch].shape == n.shape)) under_broadcast[ch] = true;
     }
@@ -262,8 +271,8 @@ constexpr schedule<N> make_schedule(const std::array<node_info, N>& info, const 
         if (!s.buffer[n.child[a]] && (info[n.child[a]].k == kind::elementwise || info[n.child[a]].k == kind::broadcast))
           c += fused_cost[n.child[a]];
       fused_cost[i] = c;
-      s.buffer[i] = n.k == kind::elementwise &&
-                    (under_broadcast[i] || under_index_map[i] || (uses[i] >= 2 && c >= costly));
+      s.buffer[i] = n.k == kind::elementwise && (under_broadcast[i] || under_index_map[i] ||
+                                                 (uses[i] >= 2 && (c >= costly || under_exact[i])));
     }
     s.member[i] = s.buffer[i] || (s.requested[i] && (n.k == kind::elementwise || n.k == kind::broadcast));
   }

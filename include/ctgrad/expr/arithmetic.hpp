@@ -137,6 +137,7 @@ struct add_op : elementwise_base {
   static constexpr int cost = 1;  // per element, for the evaluation planner
   static constexpr notation kind = notation::infix;
   static constexpr int prec = precedence::additive;
+  static constexpr bool associative = true;
   template <class...>
   static std::string symbol() { return "+"; }
 
@@ -205,6 +206,7 @@ struct mul_op : elementwise_base {
   static constexpr int cost = 1;  // per element, for the evaluation planner
   static constexpr notation kind = notation::infix;
   static constexpr int prec = precedence::multiplicative;
+  static constexpr bool associative = true;
   template <class...>
   static std::string symbol() { return "*"; }
 

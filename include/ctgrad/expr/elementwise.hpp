@@ -1,6 +1,8 @@
 #pragma once
-// ctgrad/expr/elementwise.hpp: elementwise functions: square, sqrt, rsqrt, exp, log, tanh and
-// integer powers. Each is defined in one place: evaluation, local rule, printing, rewrites.
+// ctgrad/expr/elementwise.hpp: elementwise functions: square, sqrt, rsqrt, exp, log, tanh,
+// integer powers, log1p, expm1, sigmoid and softplus. Each is defined in one place:
+// evaluation, local rule, printing, rewrites. (Piecewise ones, comparisons and where:
+// expr/piecewise.hpp.)
 //
 //   auto x = ctgrad::input<"x", 1>;
 //   auto y = ctgrad::tanh(ctgrad::exp(x)) + ctgrad::pow<3>(x);
@@ -25,6 +27,10 @@ struct log_op;
 struct tanh_op;
 template <int N>
 struct pow_op;
+struct log1p_op;
+struct expm1_op;
+struct sigmoid_op;
+struct softplus_op;
 
 template <Expression A> constexpr auto square(A) { return detail::made_t<square_op, A>{}; }
 template <Expression A> constexpr auto sqrt(A) { return detail::made_t<sqrt_op, A>{}; }
@@ -34,6 +40,14 @@ template <Expression A> constexpr auto log(A) { return detail::made_t<log_op, A>
 template <Expression A> constexpr auto tanh(A) { return detail::made_t<tanh_op, A>{}; }
 /// x^N for an integer N (negative allowed); pow<1>(x) is x, pow<2>(x) is square(x).
 template <int N, Expression A> constexpr auto pow(A) { return detail::made_t<pow_op<N>, A>{}; }
+/// log(1 + x), accurate for small x.
+template <Expression A> constexpr auto log1p(A) { return detail::made_t<log1p_op, A>{}; }
+/// exp(x) - 1, accurate for small x.
+template <Expression A> constexpr auto expm1(A) { return detail::made_t<expm1_op, A>{}; }
+/// 1 / (1 + exp(-x)), without overflow for large |x|.
+template <Expression A> constexpr auto sigmoid(A) { return detail::made_t<sigmoid_op, A>{}; }
+/// log(1 + exp(x)), without overflow for large x and exact to rounding for large -x.
+template <Expression A> constexpr auto softplus(A) { return detail::made_t<softplus_op, A>{}; }
 
 /// Base of unary functions printed as calls: name(x).
 struct unary_function_base : elementwise_base {
@@ -138,6 +152,80 @@ struct tanh_op : unary_function_base {
   static constexpr auto vjp(G g, Self self, A) {
     return ctgrad::multiply(g, ctgrad::subtract(constant<1>, ctgrad::square(self)));
   }
+};
+
+/// log1p(x) = log(1 + x)
+struct log1p_op : unary_function_base {
+  template <class...>
+  static std::string symbol() { return "log1p"; }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) { return {"\\log\\left(1 + " + a.tex + "\\right)", precedence::atom}; }
+  static constexpr std::string_view rule_name = "chain rule through log(1 + a)";
+  static constexpr std::string_view rule_latex = "c = \\log(1 + a):\\quad \\bar{a} \\mathrel{+}= \\frac{\\bar{c}}{1 + a}";
+  template <class T>
+  static T apply(T a) { using std::log1p; return log1p(a); }
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self, A a) { return ctgrad::divide(g, ctgrad::add(constant<1>, a)); }
+};
+
+/// expm1(x) = exp(x) - 1
+struct expm1_op : unary_function_base {
+  template <class...>
+  static std::string symbol() { return "expm1"; }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) { return {"\\left(e^{" + a.tex + "} - 1\\right)", precedence::atom}; }
+  static constexpr std::string_view rule_name = "chain rule through exp(a) - 1";
+  static constexpr std::string_view rule_latex = "c = e^{a} - 1:\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\odot (c + 1)";
+  template <class T>
+  static T apply(T a) { using std::expm1; return expm1(a); }
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self self, A) { return ctgrad::multiply(g, ctgrad::add(constant<1>, self)); }
+};
+
+/// sigmoid(x) = 1 / (1 + exp(-x))
+struct sigmoid_op : unary_function_base {
+  template <class...>
+  static std::string symbol() { return "sigmoid"; }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) { return {"\\sigma\\left(" + a.tex + "\\right)", precedence::atom}; }
+  static constexpr std::string_view rule_name = "chain rule through the logistic sigmoid";
+  static constexpr std::string_view rule_latex = "c = \\sigma(a):\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\odot c \\odot (1 - c)";
+  // exp of a non-positive number only: no overflow, and no 1 - tiny cancellation for x << 0
+  template <class T>
+  static T apply(T a) {
+    using std::exp;
+    if (a >= T(0)) return T(1) / (T(1) + exp(-a));
+    const T e = exp(a);
+    return e / (T(1) + e);
+  }
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self self, A) {
+    return ctgrad::multiply(g, ctgrad::multiply(self, ctgrad::subtract(constant<1>, self)));
+  }
+};
+
+/// softplus(x) = log(1 + exp(x))
+struct softplus_op : unary_function_base {
+  template <class...>
+  static std::string symbol() { return "softplus"; }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) {
+    return {"\\operatorname{softplus}\\left(" + a.tex + "\\right)", precedence::atom};
+  }
+  static constexpr std::string_view rule_name = "chain rule through softplus (its derivative is the sigmoid)";
+  static constexpr std::string_view rule_latex =
+      "c = \\log(1 + e^{a}):\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\odot \\sigma(a)";
+  // max(x, 0) + log1p(exp(-|x|)): exp of a non-positive number only
+  template <class T>
+  static T apply(T a) {
+    using std::exp;
+    using std::log1p;
+    const T pos = a > T(0) ? a : T(0);
+    const T neg_abs = a > T(0) ? -a : a;
+    return pos + log1p(exp(neg_abs));
+  }
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self, A a) { return ctgrad::multiply(g, ctgrad::sigmoid(a)); }
 };
 
 /// x^N, N an integer other than 0, 1 and 2 (those are rewritten to ones_like(x), x, square(x)).

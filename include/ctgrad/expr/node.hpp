@@ -22,6 +22,7 @@
 #include "ctgrad/core/fixed_string.hpp"
 #include "ctgrad/core/rational.hpp"
 #include "ctgrad/core/shape.hpp"
+#include "ctgrad/expr/operation.hpp"
 
 namespace ctgrad {
 
@@ -44,56 +45,8 @@ template <class E>
 concept Expression = std::is_base_of<expression_tag, std::remove_cvref_t<E>>::value &&
                      std::is_empty<std::remove_cvref_t<E>>::value;
 
-/// How a node prints as text (the LaTeX and Markdown renderers build on the same facts).
-enum class notation {
-  infix,    // a + b
-  prefix,   // -a
-  call,     // exp(a), sum<0>(a)
-  postfix,  // a^2
-};
-
-/// Precedence levels for infix and prefix printing; higher binds tighter.
-namespace precedence {
-inline constexpr int additive = 1;
-inline constexpr int multiplicative = 2;
-inline constexpr int unary = 3;
-inline constexpr int power = 4;
-inline constexpr int atom = 5;
-}  // namespace precedence
-
-/// A rendered LaTeX (sub)expression, as an operation's `latex` member receives its operands
-/// and returns its result (ctgrad/doc/latex.hpp walks the graph). `open_right`: it ends in an
-/// operator that extends over a following product, like a sum sign (\sum_i a), so it needs
-/// parentheses when a factor follows it.
-struct latex_operand {
-  std::string tex;
-  int prec = precedence::atom;
-  bool open_right = false;
-
-  /// The operand parenthesized when it binds less tightly than `min_prec`, or when it is open
-  /// to the right and `followed` by a factor.
-  [[nodiscard]] std::string wrapped(int min_prec, bool followed = false) const {
-    return prec < min_prec || (open_right && followed) ? "\\left(" + tex + "\\right)" : tex;
-  }
-  /// As a right operand of an infix operator: also parenthesized when it starts with a sign.
-  [[nodiscard]] std::string wrapped_right(int min_prec) const {
-    return !tex.empty() && tex.front() == '-' ? "\\left(" + tex + "\\right)" : wrapped(min_prec);
-  }
-};
-
-// ---------------------------------------------------------------------------------------------
-// Kinds of operation. The evaluator and the graph algorithms dispatch on these; users define
-// elementwise operations (any arity), the other kinds belong to ctgrad.
-
-/// An elementwise operation: `static T apply(T...)` evaluates one element.
-struct elementwise_op {};
-/// A sum over some axes whose result keeps the reduced axes with extent 1.
-struct reduction_op {};
 /// `broadcast_like(g, ref)`: g expanded to the shape of ref (defined in expr/reduction.hpp).
 struct broadcast_op;
-/// An operation that only moves elements (expand, squeeze: expr/reshape.hpp). Its operand is
-/// read through an index mapping; nothing is computed.
-struct index_map_op {};
 
 namespace detail {
 /// What a node states about itself, held by a base class named by the values only: GCC 12
@@ -223,15 +176,23 @@ struct made_checked : std::conditional_t<has_simplify<Op, Args...>, made_by_rule
 /// cost growing faster than linearly with the node types in it.
 template <class Op, class... Args>
 using made_t = typename std::conditional_t<(Args::unsimplified || ...), made_plain<Op, Args...>, made_checked<Op, Args...>>::type;
+
+/// What make_node returns for an operation that failed its check (after the error sentence):
+/// not an expression, so nothing further is instantiated with it.
+template <class Op>
+struct not_an_operation {};
 }  // namespace detail
 
 /// The one way nodes are made: `make_node<Op>(args...)` applies `Op`'s simplification rules
 /// (when it has any) and otherwise returns `node<Op, Args...>{}`. Operator overloads and
 /// functions such as `exp(x)` are thin wrappers over it, and so are users' own operations.
 /// Nodes built on an unsimplified operand are never rewritten (the raw chain rule for docs).
+/// `make_node` first checks that Op is an Operation (expr/operation.hpp): a missing member is
+/// one error sentence naming it.
 template <class Op, Expression... Args>
 constexpr auto make_node(Args...) {
-  return detail::made_t<Op, Args...>{};
+  if constexpr (detail::check_operation<Op, sizeof...(Args)>()) return detail::made_t<Op, Args...>{};
+  else return detail::not_an_operation<Op>{};
 }
 
 }  // namespace ctgrad

@@ -24,9 +24,6 @@
 
 namespace ctgrad {
 
-/// Reads only the *shape* of some of its operands (count, broadcast_like's reference).
-struct shape_function_op {};
-
 template <class Axes>
 struct sum_op;
 template <static_shape S>
@@ -58,7 +55,7 @@ struct first_same_shape<E, A, Rest...> {
 };
 
 template <class Op, class... Args>
-  requires std::derived_from<Op, elementwise_op>
+  requires(op_traits<Op>::category == op_category::elementwise)
 struct shape_rep<node<Op, Args...>> {
   using type = typename first_same_shape<node<Op, Args...>, Args...>::type;
 };
@@ -235,8 +232,20 @@ struct broadcast_parts<node<broadcast_op, G, Ref>> : std::true_type {
 
 }  // namespace detail
 
+/// What sums (sum, reduce_to) share: they accumulate from 0 by addition.
+struct summing_reduction : reduction_op {
+  template <class T>
+  static constexpr T identity() { return T(0); }
+  template <class T>
+  static constexpr T combine(T acc, T v) { return acc + v; }
+};
+
 /// `broadcast_like(g, ref)`: g expanded to ref's shape.
-struct broadcast_op : shape_function_op {
+struct broadcast_op {
+  // its own kind for the planner: operand 0 repeated to the shape of operand 1 (read for its
+  // shape only)
+  static constexpr op_category category = op_category::broadcast;
+  static constexpr std::uint32_t shape_only_operands = 0b10;
   template <class G, class Ref>
   static constexpr static_shape result_shape() {
     static_assert(detail::covers(Ref::shape, G::shape),
@@ -320,7 +329,7 @@ struct count_op<axes_t<Axes...>> : shape_function_op {
 
 /// `sum<Axes...>(x)`: sum over Axes, which are kept with extent 1.
 template <std::size_t... Axes>
-struct sum_op<axes_t<Axes...>> : reduction_op {
+struct sum_op<axes_t<Axes...>> : summing_reduction {
   using axes = axes_t<Axes...>;
   template <class A>
   static constexpr static_shape result_shape() { return {A::shape.rank, A::shape.unit_mask | axes::mask}; }
@@ -392,7 +401,7 @@ struct sum_op<axes_t<Axes...>> : reduction_op {
 
 /// `reduce_to<S>(x)`: sum x down to the static shape S (the adjoint of broadcasting to x).
 template <static_shape S>
-struct reduce_to_op : reduction_op {
+struct reduce_to_op : summing_reduction {
   /// S widened to A's rank: A's extra leading axes kept with extent 1.
   static constexpr std::uint32_t leading_unit_mask(std::size_t rank) {
     const std::size_t k = rank - S.rank;

@@ -30,6 +30,7 @@ struct stop_gradient_op : elementwise_base {
   static constexpr int cost = 1;  // per element, for the evaluation planner
   static constexpr notation kind = notation::call;
   static constexpr int prec = precedence::atom;
+  static constexpr std::uint32_t no_derivative_operands = 0b1;  // the passes send nothing through it
   template <class...>
   static std::string symbol() { return "stop_gradient"; }
   template <class A>

@@ -44,15 +44,15 @@ std::string wrapped(int min_prec) {
 
 template <class Op, class... Args>
 struct text_of<node<Op, Args...>> {
-  static constexpr int prec = Op::prec;
+  static constexpr int prec = op_traits<Op>::prec;
   static std::string get() {
     const std::string sym = Op::template symbol<Args...>();
-    if constexpr (Op::kind == notation::infix) {
+    if constexpr (op_traits<Op>::how == notation::infix) {
       static_assert(sizeof...(Args) == 2, "ctgrad: infix notation needs two operands");
       return infix(sym, type_list<Args...>{});
-    } else if constexpr (Op::kind == notation::prefix) {
+    } else if constexpr (op_traits<Op>::how == notation::prefix) {
       return fmt::format("{}{}", sym, (wrapped<Args>(precedence::unary) + ...));
-    } else if constexpr (Op::kind == notation::postfix) {
+    } else if constexpr (op_traits<Op>::how == notation::postfix) {
       return fmt::format("{}{}", (wrapped<Args>(precedence::atom) + ...), sym);
     } else {
       return fmt::format("{}({})", sym, fmt::join(std::array<std::string, sizeof...(Args)>{text_of<Args>::get()...}, ", "));
@@ -62,8 +62,7 @@ struct text_of<node<Op, Args...>> {
   static std::string infix(const std::string& sym, type_list<A, B>) {
     // a - (b + c), a / (b * c): the right operand of a non-associative operator needs
     // parentheses at equal precedence.
-    const bool assoc = sym == "+" || sym == "*";
-    return fmt::format("{} {} {}", wrapped<A>(prec), sym, wrapped<B>(assoc ? prec : prec + 1));
+    return fmt::format("{} {} {}", wrapped<A>(prec), sym, wrapped<B>(op_traits<Op>::associative ? prec : prec + 1));
   }
 };
 

@@ -1,0 +1,281 @@
+// The piecewise primitives (comparisons, where, abs, sign, maximum, minimum, relu), the smooth
+// ones added with them (sigmoid, softplus, log1p, expm1) and the max/min reductions:
+// values against <cmath> and plain loops, derived gradients against central finite
+// differences (ctgrad::gradcheck) away from kinks, the documented subgradients at kinks and
+// ties against their definition, forward mode against finite differences, second order.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include <ctgrad.hpp>
+#include <ctgrad/check/catch2.hpp>
+#include <ctgrad/check/gradcheck.hpp>
+
+#include "support/numeric.hpp"
+
+namespace {
+
+constexpr auto a = ctgrad::input<"a", 2>;
+constexpr auto b = ctgrad::input<"b", 2>;
+constexpr std::size_t M = 3, N = 4;
+constexpr double qnan = std::numeric_limits<double>::quiet_NaN();
+constexpr double inf = std::numeric_limits<double>::infinity();
+
+template <class T>
+auto view2(const std::vector<T>& v, std::size_t m = M, std::size_t n = N) {
+  return ctgrad::view<const T, 2>(v.data(), {m, n});
+}
+
+/// e evaluated elementwise on a and b (float or double) against f on every element.
+template <class T, class E, class F>
+void check_values(E e, const std::vector<T>& av, const std::vector<T>& bv, F f, double tol) {
+  const auto r = ctgrad::evaluate(e, ctgrad::bind(a, view2(av, 1, av.size())), ctgrad::bind(b, view2(bv, 1, bv.size())));
+  REQUIRE(r.size() == av.size());
+  for (std::size_t i = 0; i < av.size(); ++i) {
+    const double want = f(double(av[i]), double(bv[i]));
+    INFO(fmt::format("{} at a = {}, b = {}: got {}, want {}", e, av[i], bv[i], r.values[i], want));
+    if (std::isnan(want)) CHECK(std::isnan(double(r.values[i])));
+    else CHECK((double(r.values[i]) == want || std::abs(double(r.values[i]) - want) <= tol * std::max(1.0, std::abs(want))));
+  }
+}
+
+// ordinary points and the edges: zeros of both signs, ties, large magnitudes, inf and NaN
+const std::vector<double> edge_a{-2.5, -1, -0.0, 0.0, 0.5, 3, 1e30, -1e30, 700, -700, inf, -inf, qnan, 2, 1e-9};
+const std::vector<double> edge_b{1, -1, 0.0, -0.0, 0.75, 3, 1, -1e31, 1, 2, 5, -inf, 1, qnan, -1e-9};
+
+template <class T>
+void check_all_values(double tol) {
+  std::vector<T> av(edge_a.begin(), edge_a.end()), bv(edge_b.begin(), edge_b.end());
+  auto cmp = [](bool c) { return c ? 1.0 : 0.0; };
+  check_values(ctgrad::greater(a, b), av, bv, [&](double x, double y) { return cmp(x > y); }, 0);
+  check_values(ctgrad::less(a, b), av, bv, [&](double x, double y) { return cmp(x < y); }, 0);
+  check_values(ctgrad::greater_equal(a, b), av, bv, [&](double x, double y) { return cmp(x >= y); }, 0);
+  check_values(ctgrad::less_equal(a, b), av, bv, [&](double x, double y) { return cmp(x <= y); }, 0);
+  check_values(ctgrad::equal(a, b), av, bv, [&](double x, double y) { return cmp(x == y); }, 0);
+  check_values(ctgrad::where(ctgrad::greater(a, b), a, b), av, bv,
+               [](double x, double y) { return x > y ? x : y; }, 0);
+  check_values(ctgrad::where(a, b, ctgrad::constant<7>), av, bv, [](double x, double y) { return x != 0 ? y : 7.0; }, 0);
+  check_values(ctgrad::abs(a), av, bv, [](double x, double) { return std::fabs(x); }, 0);
+  check_values(ctgrad::sign(a), av, bv,
+               [](double x, double) { return std::isnan(x) ? qnan : (x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0)); }, 0);
+  const auto nan_or = [](double x, double y, double r) { return std::isnan(x) || std::isnan(y) ? qnan : r; };
+  check_values(ctgrad::maximum(a, b), av, bv, [&](double x, double y) { return nan_or(x, y, std::fmax(x, y)); }, 0);
+  check_values(ctgrad::minimum(a, b), av, bv, [&](double x, double y) { return nan_or(x, y, std::fmin(x, y)); }, 0);
+  check_values(ctgrad::relu(a), av, bv, [](double x, double) { return std::isnan(x) ? qnan : std::fmax(x, 0.0); }, 0);
+  // smooth functions: against the double <cmath> value of the same (rounded) input; sigmoid and
+  // softplus by their defining formulas in long double, where they do not overflow
+  const double ftol = std::is_same_v<T, float> ? 1e-6 : 1e-15;
+  check_values(ctgrad::log1p(ctgrad::abs(a)), av, bv, [](double x, double) { return std::log1p(std::fabs(x)); }, ftol);
+  check_values(ctgrad::expm1(ctgrad::minimum(a, ctgrad::constant<50>)), av, bv,
+               [&](double x, double) { return std::isnan(x) ? qnan : std::expm1(std::fmin(x, 50.0)); }, ftol);
+  check_values(ctgrad::sigmoid(a), av, bv,
+               [](double x, double) { return double(1.0L / (1.0L + std::exp(-static_cast<long double>(x)))); }, ftol);
+  check_values(ctgrad::softplus(a), av, bv, [](double x, double) {
+    const long double lx = x;
+    return double(lx > 0 ? lx + std::log1p(std::exp(-lx)) : std::log1p(std::exp(lx)));
+  }, ftol);
+}
+
+}  // namespace
+
+TEST_CASE("piecewise and smooth primitives match <cmath> at ordinary points and edges", "[values]") {
+  SECTION("double") { check_all_values<double>(0); }
+  SECTION("float") { check_all_values<float>(0); }
+}
+
+TEST_CASE("max and min reductions match plain loops, propagate NaN, keep their axes", "[values]") {
+  const std::vector<double> xs{3, -1, 7, 7,  //
+                               -5, -2, -9, 0,  //
+                               1, qnan, 4, 2};
+  const auto bx = ctgrad::bind(a, view2(xs));
+  const auto mx1 = ctgrad::evaluate(ctgrad::max<1>(a), bx);
+  const auto mn1 = ctgrad::evaluate(ctgrad::min<1>(a), bx);
+  const auto mx0 = ctgrad::evaluate(ctgrad::max<0>(a), bx);
+  const auto mn0 = ctgrad::evaluate(ctgrad::min<0>(a), bx);
+  const auto all = ctgrad::evaluate(ctgrad::max<0, 1>(a), bx);
+  static_assert(ctgrad::shape_of<decltype(ctgrad::max<1>(a))> == ctgrad::static_shape{2, 0b10});
+  REQUIRE(mx1.size() == M);
+  for (std::size_t i = 0; i < M; ++i) {
+    double hi = -inf, lo = inf;
+    bool has_nan = false;
+    for (std::size_t j = 0; j < N; ++j) {
+      has_nan |= std::isnan(xs[i * N + j]);
+      hi = std::max(hi, xs[i * N + j]);
+      lo = std::min(lo, xs[i * N + j]);
+    }
+    if (has_nan) {
+      CHECK(std::isnan(mx1.values[i]));
+      CHECK(std::isnan(mn1.values[i]));
+    } else {
+      CHECK(mx1.values[i] == hi);
+      CHECK(mn1.values[i] == lo);
+    }
+  }
+  for (std::size_t j = 0; j < N; ++j) {
+    double hi = -inf, lo = inf;
+    bool has_nan = false;
+    for (std::size_t i = 0; i < M; ++i) {
+      has_nan |= std::isnan(xs[i * N + j]);
+      hi = std::max(hi, xs[i * N + j]);
+      lo = std::min(lo, xs[i * N + j]);
+    }
+    CHECK((has_nan ? std::isnan(mx0.values[j]) : mx0.values[j] == hi));
+    CHECK((has_nan ? std::isnan(mn0.values[j]) : mn0.values[j] == lo));
+  }
+  CHECK(std::isnan(all.values[0]));
+  // in float, over many rows (the four-rows loop and the running value of a row reduction)
+  const auto fs = ctgrad_test::random_vector<float>(37 * 19, 5, -100, 100);
+  const auto bf = ctgrad::bind(a, ctgrad::view<const float, 2>(fs.data(), {37, 19}));
+  const auto fr = ctgrad::evaluate(ctgrad::exprs(ctgrad::max<0>(a), ctgrad::min<1>(a)), bf);
+  for (std::size_t j = 0; j < 19; ++j) {
+    float hi = -INFINITY;
+    for (std::size_t i = 0; i < 37; ++i) hi = std::max(hi, fs[i * 19 + j]);
+    CHECK(std::get<0>(fr).values[j] == hi);
+  }
+  for (std::size_t i = 0; i < 37; ++i) {
+    float lo = INFINITY;
+    for (std::size_t j = 0; j < 19; ++j) lo = std::min(lo, fs[i * 19 + j]);
+    CHECK(std::get<1>(fr).values[i] == lo);
+  }
+}
+
+TEST_CASE("a max and a sum over the same data share one fused pass", "[plan]") {
+  using both = decltype(ctgrad::compile<float>(ctgrad::exprs(ctgrad::max<0>(a), ctgrad::sum<0>(a), ctgrad::min<0>(a))));
+  STATIC_REQUIRE(both::pass_count() == 1);
+  STATIC_REQUIRE(both::loop_count() == 1);
+  STATIC_REQUIRE(both::passes_over("a") == 1);
+}
+
+namespace {
+// generic points: away from every kink and tie (|a|, |a - b| >= 0.1)
+const std::vector<double> ga{-1.3, 0.4, 2.2, -0.7, 1.1, -2.6, 0.25, 1.9, -0.35, 0.8, -1.75, 2.9};
+const std::vector<double> gb{0.6, -1.2, 1.5, 0.45, -0.3, 2.2, -1.9, 0.9, 1.4, -0.75, 0.15, -2.1};
+const ctgrad::gradcheck_options tight{.abs_tol = 1e-8, .rel_tol = 1e-6};
+
+template <class E>
+ctgrad::gradcheck_report check_generic(E e) {
+  return ctgrad::gradcheck(e, tight, ctgrad::bind(a, view2(ga)), ctgrad::bind(b, view2(gb)));
+}
+}  // namespace
+
+TEST_CASE("derived gradients of the new primitives match finite differences at generic points", "[gradients]") {
+  CHECK_THAT(check_generic(ctgrad::abs(a) * b), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(check_generic(ctgrad::sign(a) * b), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(check_generic(ctgrad::maximum(a, b)), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(check_generic(ctgrad::minimum(a, b) * a), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(check_generic(ctgrad::relu(a) * b), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(check_generic(ctgrad::sigmoid(a * b)), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(check_generic(ctgrad::softplus(a * b)), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(check_generic(ctgrad::log1p(ctgrad::square(a)) * b), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(check_generic(ctgrad::expm1(a) * b), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(check_generic(ctgrad::where(ctgrad::greater(a, b), a * b, ctgrad::exp(b))), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(check_generic(ctgrad::less_equal(a, b) * a + ctgrad::equal(a, b)), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(check_generic(ctgrad::max<1>(a * b)), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(check_generic(ctgrad::min<0>(a) * ctgrad::max<0, 1>(b)), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(check_generic(ctgrad::logsumexp<1>(a * b)), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(check_generic(ctgrad::softmax<0>(a) * b), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(check_generic(ctgrad::log_softmax<1>(a) * b), ctgrad::matchers::passes_gradcheck());
+  // softplus and sigmoid far out, where naive formulas overflow or lose everything
+  const std::vector<double> far{-800, -40, -20, 20, 40, 800, -1e4, 1e4, -5, 5, -30, 30};
+  const auto r = ctgrad::gradcheck(ctgrad::softplus(a) + ctgrad::sigmoid(a), tight, ctgrad::bind(a, view2(far)));
+  CHECK_THAT(r, ctgrad::matchers::passes_gradcheck());
+}
+
+namespace {
+/// The derived gradient of sum(w * e) with respect to a at `at` (w = 1 + index / 10).
+template <class E>
+std::vector<double> gradient_at(E e, const std::vector<double>& at, const std::vector<double>& bv) {
+  constexpr auto w = ctgrad::input<"w", 2>;
+  std::vector<double> ws(at.size());
+  for (std::size_t i = 0; i < ws.size(); ++i) ws[i] = 1 + double(i) / 10;
+  const auto [g] = ctgrad::vjp(ctgrad::outputs(e), ctgrad::seeds(w), ctgrad::wrt(a));
+  return ctgrad::evaluate(g, ctgrad::bind(a, view2(at, 1, at.size())), ctgrad::bind(b, view2(bv, 1, bv.size())),
+                          ctgrad::bind(w, view2(ws, 1, ws.size())))
+      .values;
+}
+}  // namespace
+
+TEST_CASE("subgradients at kinks and ties are PyTorch's", "[gradients]") {
+  const std::vector<double> at{0.0, -0.0, 2.0, -3.0};
+  const std::vector<double> same{0.0, 0.0, 2.0, -3.0};  // ties with at
+  std::vector<double> w(4);
+  for (std::size_t i = 0; i < 4; ++i) w[i] = 1 + double(i) / 10;
+  // relu'(0) = 0, abs'(0) = 0 (and relu'(x) = [x > 0], abs'(x) = sign(x) elsewhere)
+  const auto dr = gradient_at(ctgrad::relu(a), at, same);
+  const auto da = gradient_at(ctgrad::abs(a), at, same);
+  const std::vector<double> relu_want{0, 0, w[2], 0}, abs_want{0, 0, w[2], -w[3]};
+  CHECK(dr == relu_want);
+  CHECK(da == abs_want);
+  // maximum(a, b) and minimum(a, b) at a == b: half each
+  const auto dmax = gradient_at(ctgrad::maximum(a, b), at, same);
+  const auto dmin = gradient_at(ctgrad::minimum(a, b), at, same);
+  for (std::size_t i = 0; i < 4; ++i) {
+    CHECK(dmax[i] == w[i] / 2);
+    CHECK(dmin[i] == w[i] / 2);
+  }
+  // a max over a row with a three-way tie: each of the three gets a third, the others nothing
+  const std::vector<double> row{5, 1, 5, 5, 2, -7};
+  const auto [dm] = ctgrad::grad(ctgrad::max<0, 1>(a) * ctgrad::constant<3>, ctgrad::wrt(a));
+  const auto dmv = ctgrad::evaluate(dm, ctgrad::bind(a, view2(row, 1, row.size()))).values;
+  const std::vector<double> want{1, 0, 1, 1, 0, 0};  // 3 / 3 for each of the tied entries
+  REQUIRE(dmv.size() == want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) CHECK(dmv[i] == Approx(want[i]).margin(1e-15));
+  const std::vector<double> low{-7, 1, -7, 3};
+  const auto [dn] = ctgrad::grad(ctgrad::min<0, 1>(a), ctgrad::wrt(a));
+  CHECK(ctgrad::evaluate(dn, ctgrad::bind(a, view2(low, 1, low.size()))).values == std::vector<double>{0.5, 0, 0.5, 0});
+}
+
+namespace {
+/// jvp of e along v at (ga, gb) against central finite differences (e(a + h v) - e(a - h v)) / 2h.
+template <class E>
+double jvp_error(E e) {
+  constexpr auto v = ctgrad::input<"v", 2>;
+  const std::vector<double> vs = ctgrad_test::random_vector(M * N, 17, -1, 1);
+  const auto [t] = ctgrad::jvp(ctgrad::outputs(e), ctgrad::tangents(v), ctgrad::wrt(a));
+  const auto derived =
+      ctgrad::evaluate(t, ctgrad::bind(a, view2(ga)), ctgrad::bind(b, view2(gb)), ctgrad::bind(v, view2(vs))).values;
+  const double h = 1e-6;
+  std::vector<double> up(ga), down(ga);
+  for (std::size_t i = 0; i < ga.size(); ++i) {
+    up[i] += h * vs[i];
+    down[i] -= h * vs[i];
+  }
+  const auto eu = ctgrad::evaluate(e, ctgrad::bind(a, view2(up)), ctgrad::bind(b, view2(gb))).values;
+  const auto ed = ctgrad::evaluate(e, ctgrad::bind(a, view2(down)), ctgrad::bind(b, view2(gb))).values;
+  std::vector<double> numeric(eu.size());
+  for (std::size_t i = 0; i < eu.size(); ++i) numeric[i] = (eu[i] - ed[i]) / (2 * h);
+  return ctgrad_test::relative_error(derived, numeric);
+}
+}  // namespace
+
+TEST_CASE("forward mode of the new primitives matches finite differences", "[forward]") {
+  CHECK(jvp_error(ctgrad::abs(a) * b) <= 1e-7);
+  CHECK(jvp_error(ctgrad::maximum(a, b) + ctgrad::minimum(a * a, b)) <= 1e-7);
+  CHECK(jvp_error(ctgrad::relu(a) * b) <= 1e-7);
+  CHECK(jvp_error(ctgrad::sigmoid(a) + ctgrad::softplus(a * b)) <= 1e-7);
+  CHECK(jvp_error(ctgrad::log1p(ctgrad::square(a)) + ctgrad::expm1(a)) <= 1e-7);
+  CHECK(jvp_error(ctgrad::where(ctgrad::less(a, b), ctgrad::exp(a), b * a)) <= 1e-7);
+  CHECK(jvp_error(ctgrad::max<1>(a * b) + ctgrad::min<0>(a)) <= 1e-7);
+  CHECK(jvp_error(ctgrad::logsumexp<1>(a) + ctgrad::softmax<0>(a * b)) <= 1e-7);
+  CHECK(jvp_error(ctgrad::log_softmax<1>(a)) <= 1e-7);
+}
+
+TEST_CASE("second derivatives of the smooth new primitives match finite differences of the gradient", "[second-order]") {
+  // the derived gradient is an expression: gradcheck differentiates it again
+  constexpr auto w = ctgrad::input<"w", 2>;
+  const std::vector<double> ws = ctgrad_test::random_vector(M * N, 23, 0.5, 1.5);
+  const auto second = [&](auto e) {
+    const auto [g] = ctgrad::vjp(ctgrad::outputs(e), ctgrad::seeds(w), ctgrad::wrt(a));
+    return ctgrad::gradcheck(g, ctgrad::wrt(a), tight, ctgrad::bind(a, view2(ga)), ctgrad::bind(b, view2(gb)),
+                             ctgrad::bind(w, view2(ws)));
+  };
+  CHECK_THAT(second(ctgrad::sigmoid(a * b)), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(second(ctgrad::softplus(a) * b), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(second(ctgrad::log1p(ctgrad::square(a)) + ctgrad::expm1(a)), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(second(ctgrad::logsumexp<1>(a * b)), ctgrad::matchers::passes_gradcheck());
+  // piecewise-linear pieces: the second derivative is zero away from kinks, and so is the
+  // derived one (relu(a) * a = a^2 on a > 0: second derivative 2)
+  CHECK_THAT(second(ctgrad::relu(a) * a + ctgrad::maximum(a, b) * b), ctgrad::matchers::passes_gradcheck());
+}
