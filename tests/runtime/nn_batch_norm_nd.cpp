@@ -6,7 +6,7 @@
 
 #include <ctgrad.hpp>
 
-#include "support/finite_difference.hpp"
+#include "support/gradcheck_wrt.hpp"
 #include "support/normalization_reference.hpp"
 #include "support/numeric.hpp"
 
@@ -130,13 +130,13 @@ TEST_CASE("N x C x H x W gradients agree with central finite differences", "[nn]
   auto brv = ctgrad::bind(rv, ctgrad::view<const double, 1>(vars.data(), {C}));
   auto be = ctgrad::bind(eps, 1e-5);
   const auto train = ctgrad::nn::batch_norm_train<0, 2, 3>(x, gamma_, beta_, eps);
-  CHECK(ctgrad_test::check_gradient(train, x, xs, ext, bg, bb, be).relative_error <= 1e-7);
-  CHECK(ctgrad_test::check_gradient(train, gamma_, gs, {C}, bx, bb, be).relative_error <= 1e-8);
-  CHECK(ctgrad_test::check_gradient(train, beta_, bs, {C}, bx, bg, be).relative_error <= 1e-8);
+  CHECK_THAT(ctgrad_test::gradcheck_wrt(train, x, xs, ext, 1e-7, bg, bb, be), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(ctgrad_test::gradcheck_wrt(train, gamma_, gs, {C}, 1e-8, bx, bb, be), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(ctgrad_test::gradcheck_wrt(train, beta_, bs, {C}, 1e-8, bx, bg, be), ctgrad::matchers::passes_gradcheck());
   const auto infer = ctgrad::nn::batch_norm_inference<0, 2, 3>(x, gamma_, beta_, rm, rv, eps);
-  CHECK(ctgrad_test::check_gradient(infer, x, xs, ext, bg, bb, brm, brv, be).relative_error <= 1e-8);
-  CHECK(ctgrad_test::check_gradient(infer, gamma_, gs, {C}, bx, bb, brm, brv, be).relative_error <= 1e-8);
-  CHECK(ctgrad_test::check_gradient(infer, beta_, bs, {C}, bx, bg, brm, brv, be).relative_error <= 1e-8);
+  CHECK_THAT(ctgrad_test::gradcheck_wrt(infer, x, xs, ext, 1e-8, bg, bb, brm, brv, be), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(ctgrad_test::gradcheck_wrt(infer, gamma_, gs, {C}, 1e-8, bx, bb, brm, brv, be), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(ctgrad_test::gradcheck_wrt(infer, beta_, bs, {C}, 1e-8, bx, bg, brm, brv, be), ctgrad::matchers::passes_gradcheck());
 }
 
 TEST_CASE("per-channel gamma is placed at axis 1, and a wrong channel count names the inputs", "[nn][nd]") {

@@ -4,7 +4,7 @@
 
 #include <ctgrad.hpp>
 
-#include "support/finite_difference.hpp"
+#include "support/gradcheck_wrt.hpp"
 #include "support/normalization_reference.hpp"
 #include "support/numeric.hpp"
 
@@ -63,9 +63,9 @@ TEST_CASE("layer norm's gradients agree with central finite differences", "[nn][
   auto bg = ctgrad::bind(gamma_, ctgrad::view<const double, 1>(gs.data(), {d}));
   auto bb = ctgrad::bind(beta_, ctgrad::view<const double, 1>(bs.data(), {d}));
   auto be = ctgrad::bind(eps, 1e-5);
-  CHECK(ctgrad_test::check_gradient(y, x, xs, {m, d}, bg, bb, be).relative_error <= 1e-7);
-  CHECK(ctgrad_test::check_gradient(y, gamma_, gs, {d}, bx, bb, be).relative_error <= 1e-8);
-  CHECK(ctgrad_test::check_gradient(y, beta_, bs, {d}, bx, bg, be).relative_error <= 1e-8);
+  CHECK_THAT(ctgrad_test::gradcheck_wrt(y, x, xs, {m, d}, 1e-7, bg, bb, be), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(ctgrad_test::gradcheck_wrt(y, gamma_, gs, {d}, 1e-8, bx, bb, be), ctgrad::matchers::passes_gradcheck());
+  CHECK_THAT(ctgrad_test::gradcheck_wrt(y, beta_, bs, {d}, 1e-8, bx, bg, be), ctgrad::matchers::passes_gradcheck());
 }
 
 TEST_CASE("layer norm normalizes each sample, not each feature", "[nn][layer_norm]") {
