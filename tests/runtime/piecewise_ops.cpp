@@ -86,18 +86,21 @@ TEST_CASE("piecewise and smooth primitives match <cmath> at ordinary points and 
 }
 
 TEST_CASE("max and min reductions match plain loops, propagate NaN, keep their axes", "[values]") {
+  // rows: mixed signs with a tie, all negative (max below the identity of a sum), NaN, all positive
+  constexpr std::size_t rows = 4;
   const std::vector<double> xs{3, -1, 7, 7,  //
-                               -5, -2, -9, 0,  //
-                               1, qnan, 4, 2};
-  const auto bx = ctgrad::bind(a, view2(xs));
+                               -5, -2, -9, -0.5,  //
+                               1, qnan, 4, 2,  //
+                               2, 8, 5, 9};
+  const auto bx = ctgrad::bind(a, view2(xs, rows, N));
   const auto mx1 = ctgrad::evaluate(ctgrad::max<1>(a), bx);
   const auto mn1 = ctgrad::evaluate(ctgrad::min<1>(a), bx);
   const auto mx0 = ctgrad::evaluate(ctgrad::max<0>(a), bx);
   const auto mn0 = ctgrad::evaluate(ctgrad::min<0>(a), bx);
   const auto all = ctgrad::evaluate(ctgrad::max<0, 1>(a), bx);
   static_assert(ctgrad::shape_of<decltype(ctgrad::max<1>(a))> == ctgrad::static_shape{2, 0b10});
-  REQUIRE(mx1.size() == M);
-  for (std::size_t i = 0; i < M; ++i) {
+  REQUIRE(mx1.size() == rows);
+  for (std::size_t i = 0; i < rows; ++i) {
     double hi = -inf, lo = inf;
     bool has_nan = false;
     for (std::size_t j = 0; j < N; ++j) {
@@ -116,7 +119,7 @@ TEST_CASE("max and min reductions match plain loops, propagate NaN, keep their a
   for (std::size_t j = 0; j < N; ++j) {
     double hi = -inf, lo = inf;
     bool has_nan = false;
-    for (std::size_t i = 0; i < M; ++i) {
+    for (std::size_t i = 0; i < rows; ++i) {
       has_nan |= std::isnan(xs[i * N + j]);
       hi = std::max(hi, xs[i * N + j]);
       lo = std::min(lo, xs[i * N + j]);
@@ -278,4 +281,27 @@ TEST_CASE("second derivatives of the smooth new primitives match finite differen
   // piecewise-linear pieces: the second derivative is zero away from kinks, and so is the
   // derived one (relu(a) * a = a^2 on a > 0: second derivative 2)
   CHECK_THAT(second(ctgrad::relu(a) * a + ctgrad::maximum(a, b) * b), ctgrad::matchers::passes_gradcheck());
+}
+
+TEST_CASE("the reverse rule of a max over a computed operand sees the values the max saw, in float", "[gradients][plan]") {
+  // exp(a) / b is computed in double inside the max's loop and in float in the gradient's loop;
+  // unless the operand is stored once, [operand = max] can hold nowhere and the gradient is
+  // 0 / 0. Compared with the same gradient in double.
+  constexpr std::size_t m = 64, n = 33;
+  const auto ad = ctgrad_test::random_vector(m * n, 31, -3, 3), bd = ctgrad_test::random_vector(m * n, 32, 0.5, 3);
+  const std::vector<float> af(ad.begin(), ad.end()), bf(bd.begin(), bd.end());
+  const auto loss = ctgrad::sum<0, 1>(ctgrad::max<1>(ctgrad::exp(a) / b));
+  const auto [da] = ctgrad::grad(loss, ctgrad::wrt(a));
+  const auto gf = ctgrad::evaluate(da, ctgrad::bind(a, ctgrad::view<const float, 2>(af.data(), {m, n})),
+                                   ctgrad::bind(b, ctgrad::view<const float, 2>(bf.data(), {m, n})));
+  const std::vector<double> ar(af.begin(), af.end()), br(bf.begin(), bf.end());
+  const auto gd = ctgrad::evaluate(da, ctgrad::bind(a, view2(ar, m, n)), ctgrad::bind(b, view2(br, m, n)));
+  std::size_t nonzero = 0;
+  for (std::size_t i = 0; i < m * n; ++i) {
+    INFO(i);
+    REQUIRE(std::isfinite(gf.values[i]));
+    CHECK(std::abs(double(gf.values[i]) - gd.values[i]) <= 1e-5 * std::max(1.0, std::abs(gd.values[i])));
+    nonzero += gf.values[i] != 0;
+  }
+  CHECK(nonzero == m);  // one winner per row
 }
