@@ -284,13 +284,22 @@ constexpr A identity() {
   return ctgrad::reduction_identity<typename M::reducer, A>();
 }
 
-/// Where a loop writes member K: its buffer row, or for a sum its accumulator row and a running
-/// sum; and the rows of the outputs it is (OutPtrs: a std::tuple of a pointer per output).
+/// How many running values a reduction along the innermost axis keeps: element j goes to lane
+/// j % lanes within each block of `row_lanes` elements, so that the additions (or max steps)
+/// form independent chains the processor overlaps, instead of one chain of latency-bound steps
+/// (a row sum over contiguous data in one accumulator ran at a third of the speed of the
+/// per-feature sums of batch norm). The lanes are combined pairwise at the end of the row: the
+/// order depends on the row's length only, so results are the same on every run.
+inline constexpr std::size_t row_lanes = 8;
+
+/// Where a loop writes member K: its buffer row, or for a sum its accumulator row and the
+/// running values of a sum along the innermost axis; and the rows of the outputs it is
+/// (OutPtrs: a std::tuple of a pointer per output).
 template <std::size_t K, class T, class A, class OutPtrs>
 struct dk {
   T* buf = nullptr;
   A* acc = nullptr;
-  A sum{};
+  std::array<A, row_lanes> lane{};
   OutPtrs out{};
 };
 template <class... Dk>
@@ -401,12 +410,13 @@ struct kernel<T, CT, R, rows<Rk...>, type_list<Ms...>, OutPtrs, LoadsFirst> {
   static value_t<M> value(const rows_t& r, std::size_t j) {
     return static_cast<value_t<M>>(fx<CT, typename M::x>::get(r, j));  // sums in the accumulator type
   }
-  /// Adds member M's contribution to its sum, or stores its value where it goes.
+  /// Adds member M's contribution to its sum (a sum along the innermost axis: to running value
+  /// `lane`), or stores its value where it goes.
   template <class M>
-  static void store(dests_t& d, value_t<M> v, std::size_t j) {
+  static void store(dests_t& d, value_t<M> v, std::size_t j, std::size_t lane) {
     auto& dm = static_cast<dk<M::index, T, A, OutPtrs>&>(d);
     if constexpr (M::sum) {
-      if constexpr (M::stride == 0) dm.sum = fused::combine<M, A>(dm.sum, v);
+      if constexpr (M::stride == 0) dm.lane[lane] = fused::combine<M, A>(dm.lane[lane], v);
       else dm.acc[j] = fused::combine<M, A>(dm.acc[j], v);
     } else {
       if constexpr (M::buf) dm.buf[j] = static_cast<T>(v);
@@ -417,36 +427,46 @@ struct kernel<T, CT, R, rows<Rk...>, type_list<Ms...>, OutPtrs, LoadsFirst> {
     }
   }
 
+  /// The end of a row: its running values, combined pairwise, join the accumulator.
   template <class M>
   static void flush(dests_t& d) {
     if constexpr (M::sum && M::stride == 0) {
       auto& dm = static_cast<dk<M::index, T, A, OutPtrs>&>(d);
-      dm.acc[0] = fused::combine<M, A>(dm.acc[0], dm.sum);
-      dm.sum = fused::identity<M, A>();
+      for (std::size_t w = row_lanes / 2; w > 0; w /= 2)
+        for (std::size_t k = 0; k < w; ++k) dm.lane[k] = fused::combine<M, A>(dm.lane[k], dm.lane[k + w]);
+      dm.acc[0] = fused::combine<M, A>(dm.acc[0], dm.lane[0]);
+      start<M>(d);
     }
   }
-  /// A running value starts at its reduction's identity.
+  /// Running values start at their reduction's identity.
   template <class M>
   static void start(dests_t& d) {
-    if constexpr (M::sum && M::stride == 0) static_cast<dk<M::index, T, A, OutPtrs>&>(d).sum = fused::identity<M, A>();
+    if constexpr (M::sum && M::stride == 0) static_cast<dk<M::index, T, A, OutPtrs>&>(d).lane.fill(fused::identity<M, A>());
   }
 
   template <std::size_t... I, class V>
-  static void store_all(dests_t& d, const V& v, std::size_t j, std::index_sequence<I...>) {
-    (store<Ms>(d, std::get<I>(v), j), ...);
+  static void store_all(dests_t& d, const V& v, std::size_t j, std::size_t lane, std::index_sequence<I...>) {
+    (store<Ms>(d, std::get<I>(v), j, lane), ...);
   }
+  /// Element j of the row: every member's value, then (LoadsFirst) or member by member its store.
+  static void element(const rows_t& r, dests_t& d, std::size_t j, std::size_t lane) {
+    if constexpr (LoadsFirst) {
+      const std::tuple<value_t<Ms>...> v{value<Ms>(r, j)...};
+      store_all(d, v, j, lane, std::index_sequence_for<Ms...>{});
+    } else {
+      (store<Ms>(d, value<Ms>(r, j), j, lane), ...);
+    }
+  }
+  static constexpr bool row_sums = ((Ms::sum && Ms::stride == 0) || ...);
 
   static void inner_loop(const rows_t& r, dests_t& d, std::size_t j0, std::size_t j1) {
-    if constexpr (LoadsFirst) {
-      CTGRAD_INDEPENDENT_ITERATIONS
-      for (std::size_t j = j0; j < j1; ++j) {
-        const std::tuple<value_t<Ms>...> v{value<Ms>(r, j)...};
-        store_all(d, v, j, std::index_sequence_for<Ms...>{});
-      }
-    } else {
-      CTGRAD_INDEPENDENT_ITERATIONS
-      for (std::size_t j = j0; j < j1; ++j) (store<Ms>(d, value<Ms>(r, j), j), ...);
+    std::size_t j = j0;
+    if constexpr (row_sums) {  // blocks of row_lanes elements, element k of a block into lane k
+      for (; j + row_lanes <= j1; j += row_lanes)
+        [&]<std::size_t... K>(std::index_sequence<K...>) { (element(r, d, j + K, K), ...); }(std::make_index_sequence<row_lanes>{});
     }
+    CTGRAD_INDEPENDENT_ITERATIONS
+    for (; j < j1; ++j) element(r, d, j, 0);
     (flush<Ms>(d), ...);
   }
 
@@ -456,7 +476,7 @@ struct kernel<T, CT, R, rows<Rk...>, type_list<Ms...>, OutPtrs, LoadsFirst> {
     for (std::size_t j = j0; j < j1; ++j) {
       const std::tuple<value_t<Ms>...> v{fused::combine<Ms, A>(fused::combine<Ms, A>(value<Ms>(q[0], j), value<Ms>(q[1], j)),
                                                                fused::combine<Ms, A>(value<Ms>(q[2], j), value<Ms>(q[3], j)))...};
-      store_all(d, v, j, std::index_sequence_for<Ms...>{});
+      store_all(d, v, j, 0, std::index_sequence_for<Ms...>{});
     }
   }
   /// A loop that only sums over rows (per-feature sums of an m x n domain) takes four rows at a
