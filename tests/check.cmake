@@ -27,6 +27,8 @@ if(TARGET ctgrad-batch-norm-check)
   target_compile_definitions(test_check_batch_norm_cli PRIVATE
     "CTGRAD_BATCH_NORM_CHECK=\"$<TARGET_FILE:ctgrad-batch-norm-check>\"")
   add_dependencies(test_check_batch_norm_cli ctgrad-batch-norm-check)
+  # Its cases wait on child processes and directory locks: a hang fails instead of stalling CI.
+  set_tests_properties(test_check_batch_norm_cli PROPERTIES TIMEOUT 300)
 endif()
 
 # Randomized tests. Random compositions (ops, ranks, broadcast patterns) are generated at build
