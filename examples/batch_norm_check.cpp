@@ -64,6 +64,15 @@ struct input_error : std::runtime_error {
 
 std::string errno_text(int e) { return std::system_category().message(e); }
 
+/// A note on stderr that cannot throw: it is also printed while undoing renames in a destructor.
+template <class... Args>
+void warn(fmt::format_string<Args...> format, Args&&... args) noexcept {
+  try {
+    fmt::print(stderr, "ctgrad-batch-norm-check: {}\n", fmt::format(format, std::forward<Args>(args)...));
+  } catch (...) {
+  }
+}
+
 /// A file descriptor closed when it goes out of scope.
 class unique_fd {
  public:
@@ -413,7 +422,7 @@ struct transaction {
   void commit() {
     if (::flock(out.fd.get(), LOCK_EX | LOCK_NB) != 0) {
       if (errno != EWOULDBLOCK) throw input_error(fmt::format("--out {}: cannot lock: {}", out.path, errno_text(errno)));
-      fmt::print(stderr, "ctgrad-batch-norm-check: waiting for another run to finish writing to {}\n", out.path);
+      warn("waiting for another run to finish writing to {}", out.path);
       while (::flock(out.fd.get(), LOCK_EX) != 0)
         if (errno != EINTR) throw input_error(fmt::format("--out {}: cannot lock: {}", out.path, errno_text(errno)));
     }
@@ -425,8 +434,9 @@ struct transaction {
       committed = k + 1;
     }
     done = true;
-    for (auto& b : backups)
-      if (!b.empty()) ::unlinkat(out.fd.get(), b.c_str(), 0);
+    for (const auto& b : backups)
+      if (!b.empty() && ::unlinkat(out.fd.get(), b.c_str(), 0) != 0)
+        warn("could not remove the backup {}: {}", out.name_of(b), errno_text(errno));
     ::fsync(out.fd.get());
     ::flock(out.fd.get(), LOCK_UN);
   }
@@ -439,8 +449,8 @@ struct transaction {
                                 ? ::unlinkat(out.fd.get(), name, 0) == 0
                                 : ::renameat(out.fd.get(), backups[k].c_str(), out.fd.get(), name) == 0;
       if (!restored)
-        fmt::print(stderr, "ctgrad-batch-norm-check: could not undo {}: {}{}\n", out.name_of(name), errno_text(errno),
-                   backups[k].empty() ? "" : fmt::format("; its previous content is in {}", out.name_of(backups[k])));
+        warn("could not undo {}: {}{}", out.name_of(name), errno_text(errno),
+             backups[k].empty() ? "" : fmt::format("; its previous content is in {}", out.name_of(backups[k])));
       else
         backups[k].clear();
     }
