@@ -15,8 +15,10 @@
 #       compilation FAILS and the compiler output matches <regex> (CMake regex).
 #
 #   ctgrad_add_package_consumer_test()
-#       ctest `package_consumer`: install this build tree into a temporary
-#       prefix, then configure/build/run tests/consumer against it.
+#       ctest `package_consumer` (cmake/consumer_test.cmake): fresh configures
+#       with the tools off and on, each installed with nothing built,
+#       tests/consumer built and run against the first; this build tree
+#       installed and its tool run.
 
 include_guard(GLOBAL)
 
@@ -118,6 +120,7 @@ endfunction()
 function(ctgrad_add_package_consumer_test)
   set(_work "${PROJECT_BINARY_DIR}/package_consumer")
   set(_args
+    "-DCTGRAD_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
     "-DCTGRAD_BUILD_DIR=${PROJECT_BINARY_DIR}"
     "-DCONSUMER_SOURCE_DIR=${CTGRAD_TESTS_DIR}/consumer"
     "-DWORK_DIR=${_work}"
@@ -126,6 +129,9 @@ function(ctgrad_add_package_consumer_test)
     "-DBUILD_TYPE=$<CONFIG>")
   if(CMAKE_MAKE_PROGRAM)
     list(APPEND _args "-DMAKE_PROGRAM=${CMAKE_MAKE_PROGRAM}")
+  endif()
+  if(TARGET ctgrad-batch-norm-check)
+    list(APPEND _args "-DTOOL_NAME=$<TARGET_FILE_NAME:ctgrad-batch-norm-check>")
   endif()
   add_test(NAME package_consumer
     COMMAND "${CMAKE_COMMAND}" ${_args}

@@ -1,5 +1,5 @@
-# Examples of the verification tools (ctgrad/check): the reference-document audit generator and
-# the batch norm gradient checker CLI. Included by examples/CMakeLists.txt.
+# Examples of the verification tools (ctgrad/check): the reference-document audit generator.
+# Included by examples/CMakeLists.txt.
 
 # The audit of ../shared/reference/batch_norm_explained.md: a fresh run must equal the committed
 # docs/reference-audit.md.
@@ -13,8 +13,5 @@ add_test(NAME reference_audit_up_to_date
 set_tests_properties(reference_audit_generate PROPERTIES FIXTURES_SETUP reference_audit LABELS "example")
 set_tests_properties(reference_audit_up_to_date PROPERTIES FIXTURES_REQUIRED reference_audit LABELS "example")
 
-# The batch norm gradient checker for people who implement batch norm themselves (see README).
-# Tested by tests/runtime/check_batch_norm_cli.cpp; installed with the package.
-add_executable(ctgrad-batch-norm-check "${CMAKE_CURRENT_SOURCE_DIR}/batch_norm_check.cpp")
-target_link_libraries(ctgrad-batch-norm-check PRIVATE ctgrad::ctgrad ctgrad_dev_warnings)
-install(TARGETS ctgrad-batch-norm-check RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+# The batch norm gradient checker CLI (batch_norm_check.cpp) is a tool, built under
+# CTGRAD_BUILD_TOOLS by cmake/ctgrad_tools.cmake, with or without the examples.
