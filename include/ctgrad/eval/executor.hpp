@@ -1,0 +1,341 @@
+#pragma once
+// ctgrad/eval/executor.hpp: the state of a plan and its run.
+//
+// executor<T, Order, Outputs> keeps extents, strides and data per unique node in arrays
+// indexed by topological position; a run binds the inputs (eval/binding_checks.hpp), infers
+// and checks every node's extents before anything is computed, sizes the buffers (no
+// allocation when the extents did not grow), runs the loops in order (copies through index
+// maps here, fused loops through eval/kernel.hpp) and writes the requested outputs no loop
+// wrote.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "ctgrad/eval/binding_checks.hpp"
+#include "ctgrad/eval/hoist.hpp"
+#include "ctgrad/eval/loops.hpp"
+#include "ctgrad/expr/list.hpp"
+#include "ctgrad/graph/topo.hpp"
+
+namespace ctgrad::detail {
+
+/// The state of a plan: extents, strides and data per unique node, in arrays indexed by
+/// topological position (flat, above), and the byte count of the last run.
+template <class T, class Order, class Outputs>
+struct executor;
+
+/// The executor's per-node constants that need the node types (computed once per graph).
+template <class Order>
+struct executor_tables;
+template <class... Ns>
+struct executor_tables<type_list<Ns...>> {
+  static constexpr std::array<std::uint32_t, sizeof...(Ns)> count_axes{flat::count_axes_of<Ns>::value...};
+  /// The identity of every reduction (where its accumulators start; 0 for the other nodes).
+  static constexpr std::array<double, sizeof...(Ns)> identities{flat::identity_of<Ns>::value...};
+  /// The value of every constant node (zero for the other nodes).
+  static constexpr std::array<rational, sizeof...(Ns)> constants{flat::constant_of<Ns>::value...};
+  static constexpr std::array<flat::text_entry, sizeof...(Ns)> texts = flat::with_operands(
+      std::array<flat::text_entry, sizeof...(Ns)>{flat::text_entry_of<Ns>::value...}, node_tables<type_list<Ns...>>::info);
+};
+
+template <class T, class Order, class Outputs>
+struct executor {
+  using A = accumulator_t<T>;
+  using value_type = T;
+  using plan = plan_of<Order, Outputs>;
+  using nodes = typename plan::nodes;
+  static constexpr const auto& sched = plan::sched;
+  static constexpr std::size_t size = nodes::size;
+  static constexpr std::array<std::size_t, size + 1> rank_offset = flat::rank_offsets(nodes::info);
+
+  std::array<extent, rank_offset[size] + 1> shapes{};        // + 1: no zero-sized arrays
+  std::array<std::size_t, rank_offset[size] + 1> strides{};
+  std::array<node_data<T>, size> data{};
+  std::size_t bytes = 0;
+  std::unique_ptr<thread_team> team;  // null: one thread
+  /// Loops over fewer elements run on one thread.
+  static constexpr std::size_t parallel_threshold = std::size_t{1} << 15;
+
+  extent* shape(std::size_t i) { return shapes.data() + rank_offset[i]; }
+  const extent* shape(std::size_t i) const { return shapes.data() + rank_offset[i]; }
+  std::size_t* stride(std::size_t i) { return strides.data() + rank_offset[i]; }
+  const std::size_t* stride(std::size_t i) const { return strides.data() + rank_offset[i]; }
+  std::size_t element_count(std::size_t i) const { return flat::element_count(shape(i), nodes::info[i].shape.rank); }
+
+  /// A loop over a domain with an axis of extent 1 (per-feature or per-sample statistics, from
+  /// sums) computes in the accumulator type: that is where means and variances are combined,
+  /// and where rounding sums to float first would lose what accumulating in double kept.
+  /// Loops over whole data compute in the data type.
+  //
+  // Below, what the loops need to know about loop l and node i, as constexpr functions of
+  // integers: a variable template member (precise<L>, source_of<L, I>, ...) is a variable per
+  // loop and node whose mangled name holds the executor's (every node), which GCC computes for
+  // each (about 3 ms each at 800 nodes); a function of integers is one function.
+  static constexpr bool precise(std::uint32_t l) {
+    return !sched.loops[l].copy && (nodes::info[sched.loops[l].domain].shape.unit_mask != 0 || sums_only(l));
+  }
+  /// True when every member of loop l is a sum: what it sums is computed in the accumulator type.
+  static constexpr bool sums_only(std::uint32_t l) {
+    for (std::uint32_t i = 0; i < size; ++i)
+      if (sched.member[i] && sched.loop[i] == l && nodes::info[i].k != kind::reduction) return false;
+    return true;
+  }
+  /// True when no member of loop l reads another member's buffer back (see fused::kernel).
+  static constexpr bool loads_first(std::uint32_t l) {
+    for (std::size_t k = 0; k < leaf_count(l); ++k) {
+      const std::uint32_t i = leaf_v(l, k);
+      if (sched.member[i] && sched.loop[i] == l) return false;
+    }
+    return true;
+  }
+  template <std::uint32_t L>
+  using compute_t = std::conditional_t<precise(L), A, T>;
+  /// Nodes whose values exist in the accumulator type: sums, and buffers of precise loops.
+  static constexpr std::array<bool, size> has_acc = flat::acc_table(nodes::info, sched);
+  /// How loop l reads leaf i: through a pointer to its values, precise where it has them and l
+  /// is precise, or (a count) by value.
+  static constexpr fused::source source_of(std::uint32_t l, std::uint32_t i) {
+    return nodes::info[i].k == kind::input   ? fused::source::input
+           : nodes::info[i].k == kind::count ? fused::source::count
+           : has_acc[i] && precise(l)        ? fused::source::acc
+                                             : fused::source::storage;
+  }
+  /// Stride of node i along the innermost axis of a loop: 1, or 0 where it is broadcast.
+  static constexpr std::size_t inner_stride_at(std::uint32_t i) {
+    return (nodes::info[i].shape.rank == 0 || nodes::info[i].shape.is_unit(nodes::info[i].shape.rank - 1)) ? 0 : 1;
+  }
+  static constexpr std::size_t loop_count = sched.loop_count;
+  static constexpr auto member_lists = fused::make_lists<loop_count, fused::count_items(nodes::info, sched, false)>(
+      nodes::info, sched, false);
+  static constexpr auto leaf_lists = fused::make_lists<loop_count, fused::count_items(nodes::info, sched, true)>(
+      nodes::info, sched, true);
+  /// Leaf k and member k of loop l, their numbers, and the position of node i among the leaves.
+  static constexpr std::uint32_t leaf_v(std::uint32_t l, std::size_t k) { return leaf_lists.item[leaf_lists.offset[l] + k]; }
+  static constexpr std::uint32_t member_v(std::uint32_t l, std::size_t k) {
+    return member_lists.item[member_lists.offset[l] + k];
+  }
+  static constexpr std::size_t leaf_count(std::uint32_t l) { return leaf_lists.offset[l + 1] - leaf_lists.offset[l]; }
+  static constexpr std::size_t member_count(std::uint32_t l) { return member_lists.offset[l + 1] - member_lists.offset[l]; }
+  static constexpr std::size_t leaf_position(std::uint32_t l, std::uint32_t i) {
+    return fused::position_in(leaf_lists.item, leaf_lists.offset[l], leaf_lists.offset[l + 1], i);
+  }
+  /// How many requested expressions are node i, and the position of the k-th.
+  static constexpr std::size_t output_count(std::uint32_t i) { return fused::count_of(plan::outputs, i); }
+  static constexpr std::size_t output_position(std::uint32_t i, std::size_t k) {
+    for (std::size_t e = 0; e < plan::outputs.size(); ++e)
+      if (plan::outputs[e] == i && k-- == 0) return e;
+    return plan::outputs.size();
+  }
+  /// The fused expression of node i read in a loop: a leaf, a count, a constant, or computed.
+  static constexpr fused::read read_of(std::uint32_t i) {
+    return nodes::info[i].k == kind::constant                     ? fused::read::constant
+           : nodes::info[i].k == kind::count                      ? fused::read::count
+           : (nodes::info[i].k == kind::input || sched.buffer[i]) ? fused::read::leaf
+                                                                  : fused::read::computed;
+  }
+
+  // -- binding and shapes ------------------------------------------------------------------
+
+  static constexpr std::size_t input_count = flat::count_kind(nodes::info, kind::input);
+  static constexpr std::array<std::size_t, input_count> input_places =
+      flat::places_of_kind<input_count>(nodes::info, kind::input);
+
+  template <class... Bs>
+  void bind_inputs(const Bs&... bs) {
+    bind_inputs_at(std::make_index_sequence<input_count>{}, bs...);
+  }
+  template <std::size_t... K, class... Bs>
+  void bind_inputs_at(std::index_sequence<K...>, const Bs&... bs) {
+    (flat::bind_one<T, typename nodes::template type<input_places[K]>>(shape(input_places[K]), stride(input_places[K]),
+                                                                       data[input_places[K]].input, bs...),
+     ...);
+  }
+
+  static constexpr const auto& count_axes = executor_tables<Order>::count_axes;
+  static constexpr const auto& identities = executor_tables<Order>::identities;
+  static constexpr const auto& texts = executor_tables<Order>::texts;
+
+  /// Merges the extents of operand c into those of node i (rank R) being assembled in `out`.
+  void merge(std::size_t i, std::size_t c, extent* out, std::array<bool, max_rank>& found) const {
+    const static_shape& sc = nodes::info[c].shape;
+    const std::size_t R = nodes::info[i].shape.rank;
+    const extent* in = shape(c);
+    for (std::size_t j = 0; j < sc.rank; ++j) {
+      if (sc.is_unit(j)) continue;
+      const std::size_t a = j + R - sc.rank;
+      if (!found[a]) {
+        out[a] = in[j];
+        found[a] = true;
+      } else if (out[a].n != in[j].n) {
+        flat::throw_mismatch(flat::render(texts, static_cast<std::uint32_t>(i)), out[a], in[j]);
+      }
+    }
+  }
+
+  /// Every node's extents from its operands', in topological order (one loop over the
+  /// planner's table).
+  void infer_shapes() {
+    for (std::size_t i = 0; i < size; ++i) {
+      const planning::node_info& n = nodes::info[i];
+      if (n.k == kind::input || n.k == kind::constant) continue;
+      const std::size_t R = n.shape.rank;
+      extent* out = shape(i);
+      if (n.k == kind::count) {
+        std::size_t c = 1;
+        for (std::size_t a = 0; a < max_rank; ++a)
+          if ((count_axes[i] >> a) & 1U) c *= shape(n.shape_child)[a].n;
+        data[i].scalar = static_cast<T>(c);
+      } else if (n.k == kind::reduction) {
+        const extent* in = shape(n.child[0]);
+        const std::size_t r = nodes::info[n.child[0]].shape.rank;
+        for (std::size_t a = 0; a < R; ++a) out[a] = n.shape.is_unit(a) ? extent{} : in[a + r - R];
+      } else if (n.k == kind::index_map) {
+        const extent* in = shape(n.child[0]);
+        for (std::size_t a = 0; a < R; ++a) {
+          const int from = n.from_axis[a];
+          out[a] = from < 0 ? extent{} : in[static_cast<std::size_t>(from)];
+        }
+      } else if (n.k == kind::broadcast) {
+        const extent* ref = shape(n.shape_child);
+        for (std::size_t a = 0; a < R; ++a) out[a] = ref[a];
+        std::array<bool, max_rank> found{};
+        for (std::size_t a = 0; a < R; ++a) found[a] = !n.shape.is_unit(a);
+        merge(i, n.child[0], out, found);
+      } else {
+        std::array<bool, max_rank> found{};
+        for (std::size_t a = 0; a < R; ++a) out[a] = extent{};
+        for (std::size_t c = 0; c < n.arity; ++c) merge(i, n.child[c], out, found);
+      }
+      flat::set_strides(out, stride(i), R);
+    }
+  }
+
+  /// Gives every buffer its size (no allocation when the extents did not grow).
+  void prepare() {
+    for (std::size_t i = 0; i < size; ++i) {
+      if (!sched.buffer[i]) continue;
+      node_data<T>& s = data[i];
+      const std::size_t n = element_count(i);
+      s.storage.resize(n);
+      if (nodes::info[i].k == kind::reduction) s.acc.assign(n, static_cast<A>(identities[i]));
+      else if (has_acc[i]) s.acc.resize(n);
+    }
+  }
+
+  // -- the loops ----------------------------------------------------------------------------
+
+  template <class Outs>
+  void run(const Outs& outs) {
+    bytes = 0;
+    run_loops(outs, std::make_index_sequence<sched.loop_count>{});
+    write_remaining(outs, std::make_index_sequence<plan::outputs.size()>{});
+  }
+
+  /// Every loop in order: copies through index maps here, fused loops by fused::run_fused
+  /// (no function per loop named by the executor).
+  template <class Outs, std::size_t... L>
+  void run_loops(const Outs& outs, std::index_sequence<L...>) {
+    ((sched.loops[L].copy ? copy_index_map(sched.loops[L].domain)
+                          : fused::run_fused(typename fused::loop_ref_of<executor, static_cast<std::uint32_t>(L), Outs>::type{}, data.data(),
+                                             shapes.data(), strides.data(), outs, team.get(), parallel_threshold, bytes)),
+     ...);
+  }
+  // Copies through index maps and the results no loop writes are run-time loops over places,
+  // one function each: functions per node (copy_index_map<M>, leaf_at<I>, write_one<I>) would
+  // each be named by the executor, whose name lists every node (GCC 12 mangles every
+  // instantiated function, in time quadratic in the name).
+
+  /// Where the values of leaf i are (flat::leaf_source).
+  using leaf_source = flat::leaf_source<T>;
+  leaf_source source_of_leaf(std::uint32_t i) const {
+    switch (nodes::info[i].k) {
+      case kind::constant: return {nullptr, executor_tables<Order>::constants[i].template as<T>()};
+      case kind::count: return {nullptr, data[i].scalar};
+      case kind::input: return {data[i].input, T{}};
+      default: return {data[i].storage.data(), T{}};
+    }
+  }
+  /// Node c's strides along the axes of a loop over node i's shape, where axis a of i reads
+  /// axis from[a] of c (-1: none); 0 where c is broadcast.
+  std::array<std::size_t, max_rank> strides_through(std::uint32_t c, std::size_t r, const std::array<int, max_rank>* from) const {
+    std::array<std::size_t, max_rank> st{};
+    const static_shape& sc = nodes::info[c].shape;
+    for (std::size_t a = 0; a < r; ++a) {
+      const int j = from ? (*from)[a] : static_cast<int>(a + sc.rank) - static_cast<int>(r);
+      if (j >= 0 && !sc.is_unit(static_cast<std::size_t>(j))) st[a] = stride(c)[j];
+    }
+    return st;
+  }
+  /// Writes leaf c's values, read through `st`, over the extents of node i to contiguous dst.
+  template <class D>
+  void copy_leaf(D* dst, std::uint32_t c, std::uint32_t i, const std::array<std::size_t, max_rank>& st) const {
+    const leaf_source src = source_of_leaf(c);
+    const std::size_t r = nodes::info[i].shape.rank;
+    if (src.p != nullptr) {
+      flat::copy_strided(dst, src.p, shape(i), r, st);
+    } else {
+      const std::size_t count = element_count(i);
+      for (std::size_t k = 0; k < count; ++k) dst[k] = static_cast<D>(src.value);
+    }
+  }
+  /// What a copy or a result reads is a leaf: an input, a constant, a count or a buffer.
+  static constexpr bool is_leaf(std::uint32_t i) {
+    return nodes::info[i].k == kind::input || nodes::info[i].k == kind::constant || nodes::info[i].k == kind::count ||
+           sched.buffer[i];
+  }
+  /// True when loop l writes output i itself (its other outputs are written after the loops).
+  static constexpr bool written_by_loop(std::uint32_t i) {
+    return sched.member[i] && nodes::info[i].k != kind::reduction && nodes::info[i].k != kind::index_map;
+  }
+  static constexpr bool reads_leaves_only() {
+    for (std::uint32_t l = 0; l < sched.loop_count; ++l)
+      if (sched.loops[l].copy && !is_leaf(nodes::info[sched.loops[l].domain].child[0])) return false;
+    for (const std::uint32_t i : plan::outputs)
+      if (!written_by_loop(i) && nodes::info[i].k != kind::reduction && !is_leaf(i)) return false;
+    return true;
+  }
+  static_assert(reads_leaves_only(), "ctgrad internal error: a copy or a result reads an unbuffered node");
+
+  /// The index map at place m, computed from its operand (its buffer is contiguous).
+  void copy_index_map(std::uint32_t m) {
+    const planning::node_info& n = nodes::info[m];
+    copy_leaf(data[m].storage.data(), n.child[0], m, strides_through(n.child[0], n.shape.rank, &n.from_axis));
+    bytes += data[m].storage.size() * sizeof(T) * 2;
+  }
+
+  // -- results ------------------------------------------------------------------------------
+
+  /// Requested expressions no loop writes: reductions (accumulated in A), copies through index
+  /// maps, and inputs, constants and counts requested as they are.
+  template <class Outs, std::size_t... K>
+  void write_remaining(const Outs& outs, std::index_sequence<K...>) {
+    (write_output(plan::outputs[K], std::get<K>(outs)), ...);
+  }
+  template <class V>
+  void write_output(std::uint32_t i, const V& out) const {
+    if (written_by_loop(i)) return;
+    const std::size_t r = nodes::info[i].shape.rank;
+    const auto st = strides_through(i, r, nullptr);
+    if (nodes::info[i].k == kind::reduction) flat::copy_strided(out.data, data[i].acc.data(), shape(i), r, st);  // at full precision
+    else copy_leaf(out.data, i, i, st);
+  }
+
+  /// The extents of requested expression k (of rank R).
+  template <std::size_t R>
+  std::array<std::size_t, R> extents_of_output(std::size_t k) const {
+    std::array<std::size_t, R> e{};
+    const extent* s = shape(plan::outputs[k]);
+    for (std::size_t a = 0; a < R; ++a) e[a] = s[a].n;
+    return e;
+  }
+};
+
+}  // namespace ctgrad::detail
