@@ -254,8 +254,8 @@ inline std::string overline(const std::string& tex) { return "\\overline{" + tex
 
 template <class N>
 inline constexpr bool is_count_node = false;
-template <class Axes, class A>
-inline constexpr bool is_count_node<node<count_op<Axes>, A>> = true;
+template <class Op, class A>
+inline constexpr bool is_count_node<node<Op, A>> = op_traits<Op>::category == op_category::shape_function;
 
 template <class P>
 struct rule_of;

@@ -96,9 +96,9 @@ template <class A, class B, static_shape S>
 struct collect<node<div_op, A, B>, S, false>
     : concat<typename collect<A, S>::type, one_invariant<made_t<div_op, one_node, hoisted_t<B>>>> {};
 // broadcast_like(k, ref) with k repeating: the factor is k itself (broadcasting is implicit)
-template <class K, class Ref, static_shape S>
-  requires(repeats_in(K::shape, S))
-struct collect<node<broadcast_op, K, Ref>, S, false> {
+template <class Op, class K, class Ref, static_shape S>
+  requires(op_traits<Op>::category == op_category::broadcast && repeats_in(K::shape, S))
+struct collect<node<Op, K, Ref>, S, false> {
   using type = one_invariant<hoisted_t<K>>;
 };
 
