@@ -19,6 +19,14 @@
 #include "ctgrad/eval/kernel.hpp"
 #include "ctgrad/eval/plan_tables.hpp"
 
+// Clang reports loops the fused kernel asked to vectorize but could not (an in-order sum, a
+// select it will not if-convert) at the innermost code inlined into them, which may be here:
+// warnings a user cannot act on, silenced as in eval/kernel.hpp.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpass-failed"
+#endif
+
 namespace ctgrad::detail {
 
 /// Per node, what a run keeps besides its extents and strides: for an input, the bound data;
@@ -417,3 +425,7 @@ struct loop_ref_of<X, L, Outs, std::index_sequence<KL...>, std::index_sequence<K
 }  // namespace fused
 
 }  // namespace ctgrad::detail
+
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif

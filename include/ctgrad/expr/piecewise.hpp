@@ -19,6 +19,14 @@
 
 #include "ctgrad/expr/elementwise.hpp"
 
+// Clang reports loops the fused kernel asked to vectorize but could not (an in-order sum, a
+// select it will not if-convert) at the innermost code inlined into them, which may be here:
+// warnings a user cannot act on, silenced as in eval/kernel.hpp.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpass-failed"
+#endif
+
 namespace ctgrad {
 
 /// The five comparisons, one op template.
@@ -151,7 +159,7 @@ struct abs_op : unary_function_base {
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G g, Self, A a) { return ctgrad::multiply(g, ctgrad::sign(a)); }
   template <class A>
-  static constexpr auto simplify(A a) {
+  static constexpr auto simplify([[maybe_unused]] A a) {
     if constexpr (is_constant<A>::value) return constant_node<((A::value < rational{0}) ? -A::value : A::value)>{};
     else if constexpr (detail::negated<A>::value) return ctgrad::abs(typename detail::negated<A>::operand{});
     else return no_rewrite{};
@@ -210,7 +218,7 @@ struct pairwise_extremum_op : elementwise_base {
   template <std::size_t I, class G, class Self, class A, class B>
   static constexpr auto vjp(G g, Self, A a, B b) { return ctgrad::multiply(g, share<I>(a, b)); }
   template <class A, class B>
-  static constexpr auto simplify(A a, B b) {
+  static constexpr auto simplify(A a, [[maybe_unused]] B b) {
     if constexpr (is_constant<A>::value && is_constant<B>::value)
       return constant_node<(((A::value < B::value) == Max) ? B::value : A::value)>{};
     else if constexpr (std::is_same<A, B>::value) return a;
@@ -241,3 +249,7 @@ struct relu_op : unary_function_base {
 };
 
 }  // namespace ctgrad
+
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
