@@ -314,8 +314,14 @@ struct kernel<T, CT, R, rows<Rk...>, type_list<Ms...>, OutPtrs, LoadsFirst> {
       for (; j + row_lanes <= j1; j += row_lanes)
         [&]<std::size_t... K>(std::index_sequence<K...>) { (element(r, d, j + K, K), ...); }(std::make_index_sequence<row_lanes>{});
     }
-    CTGRAD_INDEPENDENT_ITERATIONS
-    for (; j < j1; ++j) element(r, d, j, 0);
+    if constexpr (row_sums) {
+      // no independence promise here: the running values are read and written every iteration
+      // (Clang vectorized such a loop under the promise and got minima wrong)
+      for (; j < j1; ++j) element(r, d, j, 0);
+    } else {
+      CTGRAD_INDEPENDENT_ITERATIONS
+      for (; j < j1; ++j) element(r, d, j, 0);
+    }
     (flush<Ms>(d), ...);
   }
 
