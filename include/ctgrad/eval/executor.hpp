@@ -25,6 +25,13 @@
 #include "ctgrad/expr/list.hpp"
 #include "ctgrad/graph/topo.hpp"
 
+// Clang reports loops the fused kernel asked to vectorize but could not at the code inlined
+// into them, which may be here: warnings a user cannot act on, silenced as in eval/kernel.hpp.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpass-failed"
+#endif
+
 namespace ctgrad::detail {
 
 /// The state of a plan: extents, strides and data per unique node, in arrays indexed by
@@ -339,3 +346,7 @@ struct executor {
 };
 
 }  // namespace ctgrad::detail
+
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif

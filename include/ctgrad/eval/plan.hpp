@@ -35,6 +35,13 @@
 
 #include "ctgrad/eval/executor.hpp"
 
+// Clang reports loops the fused kernel asked to vectorize but could not at the code inlined
+// into them, which may be here: warnings a user cannot act on, silenced as in eval/kernel.hpp.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpass-failed"
+#endif
+
 namespace ctgrad {
 
 /// A compiled evaluation of the expressions `Es...` on element type T (float or double): the
@@ -197,3 +204,7 @@ constexpr plan<T, Es...> compile(expr_list<Es...>) {
 }
 
 }  // namespace ctgrad
+
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
