@@ -6,11 +6,15 @@
 //
 //   build/examples/reference_audit docs/reference-audit.md     (no argument: print it)
 //
-// Everything is deterministic (fixed seeds), so the committed report must equal a fresh one; a
-// test (reference_audit_up_to_date) enforces that.
+// Every verdict is computed, and compared with a table of expected verdicts: the program exits
+// with status 1 when one differs. Everything is deterministic (fixed seeds), so the committed
+// report must equal a fresh one up to rounding-level errors (numbers printed as 0.0e+00 or with
+// an exponent of -8 or less may differ: compilers and sanitizers round sums differently); a test
+// (reference_audit_up_to_date, cmake/compare_reference_audit.cmake) enforces that.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -187,7 +191,8 @@ int main(int argc, char** argv) {
         }
       }
     }
-    rows.push_back({"5", "\"After this stage, elements of the tensor is between values [-1, 1]\"", "**does not hold**",
+    const bool in_range = std::all_of(v.values.begin(), v.values.end(), [](double e) { return std::abs(e) <= 1.0; });
+    rows.push_back({"5", "\"After this stage, elements of the tensor is between values [-1, 1]\"", in_range ? "holds" : "**does not hold**",
                     fmt::format("counterexample x = {} (m = 4, one feature): xhat = {}", fmt_vec(outlier), fmt_vec6(v.values))});
     rows.push_back({"5'", "Corrected: $|\\hat x_k^{(i)}| \\le \\sqrt{m-1}$ (mean 0, variance $\\le 1$), attained by one outlier",
                     worst_ratio <= 1.0 ? "holds" : "**does not hold**",
@@ -334,6 +339,32 @@ int main(int argc, char** argv) {
   md += "\n## Claims that do not hold, with counterexamples and corrections\n\n" + details;
   md += "Corrected steps, verified the same way, are the rows marked with a prime.\n";
 
+  // Each verdict against the one this audit established (the reasons are in the report): a
+  // change in ctgrad or in the formulas above that flips one makes the run fail, rather than
+  // silently rewriting the report.
+  const std::map<std::string, bool> expected_holds = {
+      {"0", true},     {"1", true},     {"2", true},      {"3", true},     {"4", true},     {"5", false},   {"5'", true},
+      {"6a", true},    {"6b", true},    {"7", true},      {"8", true},     {"9", true},     {"10", true},   {"11.1", false},
+      {"11.1'", true}, {"11.2", false}, {"11.2'", true},  {"11.2''", true}, {"11.3a", true}, {"11.3b", true}, {"11.4", false},
+      {"11.4'", true}, {"12a", true},   {"12b", true},    {"12c", true},   {"12d", true},   {"13", true}};
+  int status = 0;
+  for (const auto& r : rows) {
+    const auto e = expected_holds.find(r.id);
+    const bool holds = r.verdict == "holds";
+    if (e == expected_holds.end()) {
+      fmt::print(stderr, "reference_audit: row {} has no expected verdict\n", r.id);
+      status = 1;
+    } else if (e->second != holds) {
+      fmt::print(stderr, "reference_audit: row {} {}, expected it to {}: {}\n", r.id, holds ? "holds" : "does not hold",
+                 e->second ? "hold" : "not hold", r.evidence);
+      status = 1;
+    }
+  }
+  if (rows.size() != expected_holds.size()) {
+    fmt::print(stderr, "reference_audit: {} rows, {} expected verdicts\n", rows.size(), expected_holds.size());
+    status = 1;
+  }
+
   if (argc > 1) {
     std::FILE* f = std::fopen(argv[1], "wb");
     if (!f || std::fwrite(md.data(), 1, md.size(), f) != md.size() || std::fclose(f) != 0) {
@@ -343,5 +374,5 @@ int main(int argc, char** argv) {
   } else {
     fmt::print("{}", md);
   }
-  return 0;
+  return status;
 }

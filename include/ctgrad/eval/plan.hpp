@@ -176,7 +176,7 @@ class plan {
         const std::size_t bytes = out.size() * sizeof(*out.data);
         const auto against_input = [&](const auto& b) {
           if (detail::overlaps(out.data, bytes, b.values.data, b.values.size() * sizeof(T)))
-            throw std::invalid_argument(fmt::format(
+            throw shape_error(fmt::format(
                 "ctgrad: output {} overlaps the memory of input '{}'; evaluation reads its inputs in "
                 "several passes, so an output must not share memory with an input",
                 k, b.name.view()));
@@ -185,7 +185,7 @@ class plan {
         std::size_t k2 = 0;
         const auto against_output = [&](const auto& other) {
           if (k2 > k && detail::overlaps(out.data, bytes, other.data, other.size() * sizeof(*other.data)))
-            throw std::invalid_argument(fmt::format("ctgrad: outputs {} and {} share memory", k, k2));
+            throw shape_error(fmt::format("ctgrad: outputs {} and {} share memory", k, k2));
           ++k2;
         };
         (against_output(o), ...);

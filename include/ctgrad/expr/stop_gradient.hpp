@@ -19,6 +19,16 @@ namespace ctgrad {
 
 struct stop_gradient_op;
 
+namespace detail {
+/// True for stop_gradient(a). A class, not `requires { typename A::op; } && is_same<typename
+/// A::op, ...>`: the second operand of that && is still substituted for an A without `op` (an
+/// input), which made stop_gradient(x) of an input fail to compile.
+template <class E>
+struct is_stopped : std::false_type {};
+template <class A>
+struct is_stopped<node<stop_gradient_op, A>> : std::true_type {};
+}  // namespace detail
+
 /// The value of `a`, with a zero derivative (forward and reverse mode).
 template <Expression A>
 constexpr auto stop_gradient(A a) {
@@ -49,7 +59,7 @@ struct stop_gradient_op : elementwise_base {
   template <class A>
   static constexpr auto simplify(A a) {
     if constexpr (is_constant<A>::value) return a;
-    else if constexpr (requires { typename A::op; } && std::is_same<typename A::op, stop_gradient_op>::value) return a;
+    else if constexpr (detail::is_stopped<A>::value) return a;
     else return no_rewrite{};
   }
 };

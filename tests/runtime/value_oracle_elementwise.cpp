@@ -1,0 +1,211 @@
+// Value oracle, elementwise part: the forward value of every elementwise primitive (+ - * /,
+// negation, square, sqrt, rsqrt, exp, log, tanh, pow<N>, stop_gradient) and of broadcasting,
+// in float and double, against <cmath> and plain arithmetic on the same values. Every finite-
+// difference test differentiates ctgrad's own forward pass, so only a test like this one shows
+// that the forward pass computes the right function.
+//
+// The arguments are ordinary points and edges (signed zeros, negatives, tiny and huge
+// magnitudes, infinities, NaN): each function must give what <cmath> gives there, NaN where it
+// propagates or creates one. References are computed in long double and rounded to T; exact
+// IEEE operations must match to 0 ulps in float (double rounding through long double is exact
+// for them) and 1 in double, transcendental functions to 2 ulps.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include <ctgrad.hpp>
+
+#include "support/oracle.hpp"
+
+namespace {
+
+using ld = long double;
+constexpr auto a = ctgrad::input<"a", 2>;
+constexpr auto b = ctgrad::input<"b", 2>;
+constexpr auto v = ctgrad::input<"v", 1>;
+constexpr auto s = ctgrad::input<"s", 0>;
+
+/// Evaluates unary `e` of a on every edge value (a 4 x 6 tensor) and compares with ref.
+template <class T, class E, class Ref>
+void check_unary(E e, Ref ref, std::uint64_t ulps, const char* what) {
+  const std::vector<T> xs = ctgrad_test::edge_values<T>();
+  REQUIRE(xs.size() == 24);
+  const auto got = ctgrad::evaluate(e, ctgrad::bind(a, ctgrad::view<const T, 2>(xs.data(), {4, 6})));
+  std::vector<T> want(xs.size());
+  for (std::size_t i = 0; i < xs.size(); ++i) want[i] = static_cast<T>(ref(static_cast<ld>(xs[i])));
+  INFO(what << " in " << (sizeof(T) == 4 ? "float" : "double"));
+  const std::string bad = ctgrad_test::first_mismatch(got.values, want, ulps, &xs);
+  INFO(bad);
+  CHECK(bad.empty());
+}
+
+/// Evaluates binary `e` of a and b on every pair of edge values and compares with ref.
+template <class T, class E, class Ref>
+void check_binary(E e, Ref ref, std::uint64_t ulps, const char* what) {
+  const std::vector<T> edges = ctgrad_test::edge_values<T>();
+  const std::size_t k = edges.size();
+  std::vector<T> as(k * k), bs(k * k);
+  for (std::size_t i = 0; i < k; ++i)
+    for (std::size_t j = 0; j < k; ++j) {
+      as[i * k + j] = edges[i];
+      bs[i * k + j] = edges[j];
+    }
+  const auto got = ctgrad::evaluate(e, ctgrad::bind(a, ctgrad::view<const T, 2>(as.data(), {k, k})),
+                                    ctgrad::bind(b, ctgrad::view<const T, 2>(bs.data(), {k, k})));
+  std::vector<T> want(k * k);
+  for (std::size_t i = 0; i < k * k; ++i) want[i] = static_cast<T>(ref(static_cast<ld>(as[i]), static_cast<ld>(bs[i])));
+  INFO(what << " in " << (sizeof(T) == 4 ? "float" : "double"));
+  std::string bad = ctgrad_test::first_mismatch(got.values, want, ulps);
+  if (!bad.empty()) {
+    for (std::size_t i = 0; i < k * k; ++i)
+      if (!ctgrad_test::close_ulps(got.values[i], want[i], ulps)) {
+        bad += " at a = " + std::to_string(as[i]) + ", b = " + std::to_string(bs[i]);
+        break;
+      }
+  }
+  INFO(bad);
+  CHECK(bad.empty());
+}
+
+// Exact operations: 0 ulps in float (a float result rounded once from long double is the
+// correctly rounded one), 1 in double (long double has too few extra bits to make that promise).
+template <class T>
+constexpr std::uint64_t exact = sizeof(T) == 4 ? 0 : 1;
+
+template <class T>
+void unary_functions() {
+  check_unary<T>(-a, [](ld x) { return -x; }, 0, "-a");
+  check_unary<T>(ctgrad::negate(a), [](ld x) { return -x; }, 0, "negate(a)");
+  check_unary<T>(ctgrad::square(a), [](ld x) { return x * x; }, exact<T>, "square");
+  check_unary<T>(ctgrad::sqrt(a), [](ld x) { return std::sqrt(x); }, exact<T>, "sqrt");
+  check_unary<T>(ctgrad::rsqrt(a), [](ld x) { return 1.0L / std::sqrt(x); }, 2, "rsqrt");
+  check_unary<T>(ctgrad::exp(a), [](ld x) { return std::exp(x); }, 2, "exp");
+  check_unary<T>(ctgrad::log(a), [](ld x) { return std::log(x); }, 2, "log");
+  check_unary<T>(ctgrad::tanh(a), [](ld x) { return std::tanh(x); }, 2, "tanh");
+  check_unary<T>(ctgrad::stop_gradient(a), [](ld x) { return x; }, 0, "stop_gradient");
+}
+
+template <class T>
+void integer_powers() {
+  // N multiplications (and a division for N < 0), each rounded: |N| + 1 ulps.
+  check_unary<T>(ctgrad::pow<3>(a), [](ld x) { return std::pow(x, 3); }, 4, "pow<3>");
+  check_unary<T>(ctgrad::pow<4>(a), [](ld x) { return std::pow(x, 4); }, 5, "pow<4>");
+  check_unary<T>(ctgrad::pow<5>(a), [](ld x) { return std::pow(x, 5); }, 6, "pow<5>");
+  check_unary<T>(ctgrad::pow<-1>(a), [](ld x) { return 1.0L / x; }, 2, "pow<-1>");
+  check_unary<T>(ctgrad::pow<-2>(a), [](ld x) { return std::pow(x, -2); }, 4, "pow<-2>");
+  check_unary<T>(ctgrad::pow<-3>(a), [](ld x) { return std::pow(x, -3); }, 5, "pow<-3>");
+  // the rewritten powers: pow<2> is square, pow<1> is x, pow<0> is ones_like(x) (1 even at NaN,
+  // as std::pow(NaN, 0) is)
+  check_unary<T>(ctgrad::pow<2>(a), [](ld x) { return x * x; }, exact<T>, "pow<2>");
+  check_unary<T>(ctgrad::pow<1>(a), [](ld x) { return x; }, 0, "pow<1>");
+  check_unary<T>(ctgrad::pow<0>(a), [](ld x) { return std::pow(x, 0); }, 0, "pow<0>");
+}
+
+template <class T>
+void binary_arithmetic() {
+  check_binary<T>(a + b, [](ld x, ld y) { return x + y; }, exact<T>, "a + b");
+  check_binary<T>(a - b, [](ld x, ld y) { return x - y; }, exact<T>, "a - b");
+  check_binary<T>(a * b, [](ld x, ld y) { return x * y; }, exact<T>, "a * b");
+  check_binary<T>(a / b, [](ld x, ld y) { return x / y; }, exact<T>, "a / b");
+  check_binary<T>(b - a, [](ld x, ld y) { return y - x; }, exact<T>, "b - a");
+  check_binary<T>(b / a, [](ld x, ld y) { return y / x; }, exact<T>, "b / a");
+  check_binary<T>(ctgrad::add(a, b), [](ld x, ld y) { return x + y; }, exact<T>, "add(a, b)");
+  check_binary<T>(ctgrad::subtract(a, b), [](ld x, ld y) { return x - y; }, exact<T>, "subtract(a, b)");
+  check_binary<T>(ctgrad::multiply(a, b), [](ld x, ld y) { return x * y; }, exact<T>, "multiply(a, b)");
+  check_binary<T>(ctgrad::divide(a, b), [](ld x, ld y) { return x / y; }, exact<T>, "divide(a, b)");
+}
+
+template <class T>
+void constants() {
+  // exact rational constants, converted to T once: 1/2 and 3 are exact, 1/3 is rounded
+  check_unary<T>(a + ctgrad::constant<1, 2>, [](ld x) { return x + 0.5L; }, exact<T>, "a + 1/2");
+  check_unary<T>(ctgrad::constant<3> * a, [](ld x) { return 3 * x; }, exact<T>, "3 a");
+  check_unary<T>(a - ctgrad::constant<7>, [](ld x) { return x - 7; }, exact<T>, "a - 7");
+  check_unary<T>(ctgrad::constant<1, 3> * a, [](ld x) { return static_cast<ld>(T(1) / T(3)) * x; }, 1, "(1/3) a");
+  check_unary<T>(ctgrad::constant<-5, 4> - a, [](ld x) { return -1.25L - x; }, exact<T>, "-5/4 - a");
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("unary primitives evaluate to <cmath>'s values, edges included", "[oracle][values]", float, double) {
+  unary_functions<TestType>();
+}
+
+TEMPLATE_TEST_CASE("integer powers evaluate to std::pow's values", "[oracle][values]", float, double) {
+  integer_powers<TestType>();
+}
+
+TEMPLATE_TEST_CASE("+ - * / evaluate to IEEE arithmetic on every pair of edge values", "[oracle][values]", float, double) {
+  binary_arithmetic<TestType>();
+}
+
+TEMPLATE_TEST_CASE("exact constants evaluate to their values", "[oracle][values]", float, double) {
+  constants<TestType>();
+}
+
+TEMPLATE_TEST_CASE("broadcasting: missing leading axes, unit axes, scalars", "[oracle][values][broadcast]", float, double) {
+  using T = TestType;
+  const std::size_t m = 3, n = 4;
+  const std::vector<T> xs{T(1.5), T(-2), T(0), T(4), T(-0.5), T(8), T(3), T(-6), T(7), T(0.25), T(-1), T(2)};
+  const std::vector<T> vn{T(10), T(-20), T(0.5), T(3)};  // length n: a row
+  const std::vector<T> vm{T(2), T(-3), T(5)};            // length m: a column
+  const auto bind_a = [&] { return ctgrad::bind(a, ctgrad::view<const T, 2>(xs.data(), {m, n})); };
+  const auto bind_vn = [&] { return ctgrad::bind(v, ctgrad::view<const T, 1>(vn.data(), {n})); };
+  const auto bind_vm = [&] { return ctgrad::bind(v, ctgrad::view<const T, 1>(vm.data(), {m})); };
+
+  SECTION("a vector meets an m x n tensor along its last axis (a missing leading axis)") {
+    const auto got = ctgrad::evaluate(a * v - v, bind_a(), bind_vn());
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) CHECK(got(i, j) == xs[i * n + j] * vn[j] - vn[j]);
+  }
+  SECTION("expand<2, 1>(v) is a 1 x n row and broadcasts along axis 0") {
+    // the plan divides by a repeating factor as a * (1 / v) (eval/hoist.hpp): two roundings
+    const auto got = ctgrad::evaluate(a / ctgrad::expand<2, 1>(v), bind_a(), bind_vn());
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) CHECK(ctgrad_test::close_ulps(got(i, j), static_cast<T>(xs[i * n + j] / vn[j]), 1));
+  }
+  SECTION("expand<2, 0>(v) is an m x 1 column and broadcasts along axis 1") {
+    const auto got = ctgrad::evaluate(a + ctgrad::expand<2, 0>(v), bind_a(), bind_vm());
+    REQUIRE(got.extents == std::array<std::size_t, 2>{m, n});
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) CHECK(got(i, j) == xs[i * n + j] + vm[i]);
+  }
+  SECTION("a unit axis kept by a reduction broadcasts (the result is a statistic minus the data)") {
+    const auto got = ctgrad::evaluate(ctgrad::sum<1>(a) - a, bind_a());
+    for (std::size_t i = 0; i < m; ++i) {
+      double row = 0;
+      for (std::size_t j = 0; j < n; ++j) row += double(xs[i * n + j]);
+      for (std::size_t j = 0; j < n; ++j) CHECK(got(i, j) == static_cast<T>(static_cast<T>(row) - xs[i * n + j]));
+    }
+  }
+  SECTION("a rank-0 input broadcasts against everything") {
+    const auto got = ctgrad::evaluate(a * s + s, bind_a(), ctgrad::bind(s, T(-1.5)));
+    for (std::size_t i = 0; i < m * n; ++i) CHECK(got.values[i] == static_cast<T>(xs[i] * T(-1.5) + T(-1.5)));
+  }
+  SECTION("rank 3: a 2-D tensor and a column fill in missing and unit axes") {
+    constexpr auto p = ctgrad::input<"p", 3>;
+    const std::size_t q = 2;
+    std::vector<T> ps(q * m * n);
+    for (std::size_t i = 0; i < ps.size(); ++i) ps[i] = T(0.5) * T(i) - T(5);
+    const auto got = ctgrad::evaluate(p * a + ctgrad::expand<3, 1>(v), ctgrad::bind(p, ctgrad::view<const T, 3>(ps.data(), {q, m, n})),
+                                      bind_a(), bind_vm());
+    REQUIRE(got.extents == std::array<std::size_t, 3>{q, m, n});
+    for (std::size_t h = 0; h < q; ++h)
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j)
+          CHECK(got(h, i, j) == static_cast<T>(ps[(h * m + i) * n + j] * xs[i * n + j] + vm[i]));
+  }
+  SECTION("NaN and infinities stay in the elements they came from") {
+    std::vector<T> ys = xs;
+    ys[5] = std::numeric_limits<T>::quiet_NaN();
+    ys[6] = std::numeric_limits<T>::infinity();
+    const auto got = ctgrad::evaluate(ctgrad::exp(a) * v, ctgrad::bind(a, ctgrad::view<const T, 2>(ys.data(), {m, n})), bind_vn());
+    for (std::size_t i = 0; i < m * n; ++i) {
+      const T want = static_cast<T>(std::exp(ys[i]) * vn[i % n]);
+      INFO("element " << i);
+      CHECK(ctgrad_test::close_ulps(got.values[i], want, 2));
+    }
+  }
+}
