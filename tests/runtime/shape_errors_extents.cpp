@@ -114,7 +114,8 @@ TEST_CASE("an expanded per-channel vector of the wrong length", "[errors][shape]
 
 TEST_CASE("the gradient of a broadcast checks its seed: dy of the wrong extents", "[errors][shape]") {
   constexpr auto dy = ctgrad::input<"dy", 2>;
-  auto [gv] = ctgrad::vjp(ctgrad::outputs(a * v), ctgrad::seeds(dy), ctgrad::wrt(v));
+  // not a structured binding: Clang 14 cannot capture one in the lambda below
+  const auto gv = ctgrad::get<0>(ctgrad::vjp(ctgrad::outputs(a * v), ctgrad::seeds(dy), ctgrad::wrt(v)));
   const auto as = data(12), vs = data(4), dys = data(15);
   auto out = filled(4);
   expect_shape_error(
