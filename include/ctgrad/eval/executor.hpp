@@ -5,7 +5,7 @@
 // indexed by topological position; a run binds the inputs (eval/binding_checks.hpp), infers
 // and checks every node's extents before anything is computed, sizes the buffers (no
 // allocation when the extents did not grow), runs the loops in order (copies through index
-// maps here, fused loops through eval/kernel.hpp) and writes the requested outputs no loop
+// maps and contractions here, fused loops through eval/kernel.hpp) and writes the requested outputs no loop
 // wrote.
 #include <array>
 #include <cstddef>
@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "ctgrad/eval/binding_checks.hpp"
+#include "ctgrad/eval/contraction.hpp"
 #include "ctgrad/eval/hoist.hpp"
 #include "ctgrad/eval/loops.hpp"
 #include "ctgrad/expr/list.hpp"
@@ -67,6 +68,7 @@ struct executor {
   std::array<std::size_t, rank_offset[size] + 1> strides{};
   std::array<node_data<T>, size> data{};
   std::size_t bytes = 0;
+  std::size_t gemm_calls = 0;  // BLAS calls of the last run's contractions
   std::unique_ptr<thread_team> team;  // null: one thread
   /// Loops over fewer elements run on one thread.
   static constexpr std::size_t parallel_threshold = std::size_t{1} << 15;
@@ -210,6 +212,8 @@ struct executor {
           const int from = n.from_axis[a];
           out[a] = from < 0 ? extent{} : in[static_cast<std::size_t>(from)];
         }
+      } else if (n.k == kind::contraction) {
+        infer_contraction(i, out);
       } else if (n.k == kind::broadcast) {
         const extent* ref = shape(n.shape_child);
         for (std::size_t a = 0; a < R; ++a) out[a] = ref[a];
@@ -222,6 +226,35 @@ struct executor {
         for (std::size_t c = 0; c < n.arity; ++c) merge(i, n.child[c], out, found);
       }
       flat::set_strides(out, stride(i), R);
+    }
+  }
+
+  /// The extents of contraction i: each letter's from the operand axes that have it (which
+  /// must agree), 1 for a letter no operand has at a non-unit axis.
+  void infer_contraction(std::size_t i, extent* out) const {
+    const planning::node_info& n = nodes::info[i];
+    const subscripts& L = n.letters;
+    const std::size_t R = n.shape.rank;
+    for (std::size_t a = 0; a < R; ++a) out[a] = extent{};
+    std::array<extent, 128> seen{};
+    std::array<bool, 128> found{};
+    for (std::uint32_t c = 0; c < n.arity; ++c) {
+      const static_shape& sc = nodes::info[n.child[c]].shape;
+      for (std::size_t j = 0; j < L.rank[c]; ++j) {
+        if (sc.is_unit(j)) continue;
+        const auto letter = static_cast<unsigned char>(L.letter[c][j]) & 127U;
+        const extent& e = shape(n.child[c])[j];
+        if (!found[letter]) {
+          seen[letter] = e;
+          found[letter] = true;
+        } else if (seen[letter].n != e.n) {
+          flat::throw_mismatch(flat::render(texts, static_cast<std::uint32_t>(i)), seen[letter], e);
+        }
+      }
+    }
+    for (std::size_t a = 0; a < R; ++a) {
+      const auto letter = static_cast<unsigned char>(L.letter[subscripts::result][a]) & 127U;
+      if (!n.shape.is_unit(a) && found[letter]) out[a] = seen[letter];
     }
   }
 
@@ -242,6 +275,7 @@ struct executor {
   template <class Outs>
   void run(const Outs& outs) {
     bytes = 0;
+    gemm_calls = 0;
     run_loops(outs, std::make_index_sequence<sched.loop_count>{});
     write_remaining(outs, std::make_index_sequence<plan::outputs.size()>{});
   }
@@ -250,7 +284,7 @@ struct executor {
   /// (no function per loop named by the executor).
   template <class Outs, std::size_t... L>
   void run_loops(const Outs& outs, std::index_sequence<L...>) {
-    ((sched.loops[L].copy ? copy_index_map(sched.loops[L].domain)
+    ((sched.loops[L].copy ? run_step(sched.loops[L].domain)
                           : fused::run_fused(typename fused::loop_ref_of<executor, static_cast<std::uint32_t>(L), Outs>::type{}, data.data(),
                                              shapes.data(), strides.data(), outs, team.get(), parallel_threshold, bytes)),
      ...);
@@ -300,16 +334,59 @@ struct executor {
   }
   /// True when loop l writes output i itself (its other outputs are written after the loops).
   static constexpr bool written_by_loop(std::uint32_t i) {
-    return sched.member[i] && nodes::info[i].k != kind::reduction && nodes::info[i].k != kind::index_map;
+    return sched.member[i] && nodes::info[i].k != kind::reduction && !planning::is_step(nodes::info[i].k);
   }
   static constexpr bool reads_leaves_only() {
     for (std::uint32_t l = 0; l < sched.loop_count; ++l)
-      if (sched.loops[l].copy && !is_leaf(nodes::info[sched.loops[l].domain].child[0])) return false;
+      for (std::uint32_t c = 0; sched.loops[l].copy && c < nodes::info[sched.loops[l].domain].arity; ++c)
+        if (!is_leaf(nodes::info[sched.loops[l].domain].child[c])) return false;
     for (const std::uint32_t i : plan::outputs)
       if (!written_by_loop(i) && nodes::info[i].k != kind::reduction && !is_leaf(i)) return false;
     return true;
   }
   static_assert(reads_leaves_only(), "ctgrad internal error: a copy or a result reads an unbuffered node");
+
+  /// A node computed by a step of its own: a copy through an index map or a contraction.
+  void run_step(std::uint32_t m) {
+    if (nodes::info[m].k == kind::contraction) contract(m);
+    else copy_index_map(m);
+  }
+
+  /// The contraction at place m, from its operands (leaves) into its contiguous buffer, by
+  /// eval/contraction.hpp: a GEMM where the letters and strides map to one.
+  void contract(std::uint32_t m) {
+    const planning::node_info& n = nodes::info[m];
+    const subscripts& L = n.letters;
+    contraction::problem pr{};
+    std::array<T, 2> scalars{};
+    std::array<const T*, 2> operand{};
+    std::size_t moved = data[m].storage.size();
+    auto add = [&](char letter, std::size_t slot, std::size_t n_, std::size_t st) {
+      for (std::size_t q = 0; q < pr.count; ++q)
+        if (pr.letter[q] == letter) {
+          pr.index[q].stride[slot] = st;
+          return;
+        }
+      pr.letter[pr.count] = letter;
+      pr.index[pr.count] = contraction::index_info{n_, {}};
+      pr.index[pr.count++].stride[slot] = st;
+    };
+    pr.operands = n.arity;
+    for (std::uint32_t c = 0; c < n.arity; ++c) {
+      const std::uint32_t ch = n.child[c];
+      const leaf_source src = source_of_leaf(ch);
+      scalars[c] = src.value;
+      operand[c] = src.p != nullptr ? src.p : &scalars[c];
+      const bool scalar = src.p == nullptr;
+      if (!scalar) moved += element_count(ch);
+      for (std::size_t j = 0; j < L.rank[c]; ++j)
+        if (!nodes::info[ch].shape.is_unit(j) && !scalar) add(L.letter[c][j], c, shape(ch)[j].n, stride(ch)[j]);
+    }
+    for (std::size_t a = 0; a < n.shape.rank; ++a)
+      if (!n.shape.is_unit(a)) add(L.letter[subscripts::result][a], 2, shape(m)[a].n, stride(m)[a]);
+    gemm_calls += contraction::run<T>(pr, operand[0], operand[1], data[m].storage.data(), data[m].storage.size());
+    bytes += moved * sizeof(T);
+  }
 
   /// The index map at place m, computed from its operand (its buffer is contiguous).
   void copy_index_map(std::uint32_t m) {

@@ -97,6 +97,10 @@ class plan {
   /// Bytes read and written by the loops of the last run, each array counted once per loop.
   [[nodiscard]] std::size_t bytes_moved() const { return state_.bytes; }
 
+  /// GEMM calls of the last run: contractions that went through BLAS (ctgrad::blas linked and
+  /// letters and strides that map to GEMM; eval/contraction.hpp). 0 when every one ran ctgrad's loop.
+  [[nodiscard]] std::size_t gemm_calls() const { return state_.gemm_calls; }
+
   /// Number of loops of the plan.
   static constexpr std::size_t loop_count() { return schedule_type::sched.loop_count; }
   /// Number of passes (loops separated by reductions).
@@ -137,7 +141,9 @@ class plan {
   template <std::uint32_t L>
   static constexpr std::size_t reads_input(std::string_view name) {
     using D = typename schedule_type::nodes::template type<schedule_type::sched.loops[L].domain>;
-    if constexpr (schedule_type::sched.loops[L].copy) return reads_in_list<D>(name, children_t<D>{});
+    if constexpr (schedule_type::nodes::info[schedule_type::sched.loops[L].domain].k == detail::kind::contraction)
+      return reads_in_list<void>(name, children_t<D>{});  // reads every operand whole
+    else if constexpr (schedule_type::sched.loops[L].copy) return reads_in_list<D>(name, children_t<D>{});
     else return reads_in_list<D>(name, typename schedule_type::template leaves_t<L>{});
   }
   template <class D, class... Ls>
@@ -147,12 +153,16 @@ class plan {
   /// True when a loop over D's shape reads all of Ls (D is non-unit wherever Ls is).
   template <class D, class Ls>
   static constexpr bool whole() {
-    constexpr std::size_t R = D::shape.rank, r = Ls::shape.rank;
-    if constexpr (r > R) return false;
-    else {
-      for (std::size_t a = 0; a < r; ++a)
-        if (!Ls::shape.is_unit(a) && D::shape.is_unit(a + R - r)) return false;
+    if constexpr (std::is_void_v<D>) {
       return true;
+    } else {
+      constexpr std::size_t R = D::shape.rank, r = Ls::shape.rank;
+      if constexpr (r > R) return false;
+      else {
+        for (std::size_t a = 0; a < r; ++a)
+          if (!Ls::shape.is_unit(a) && D::shape.is_unit(a + R - r)) return false;
+        return true;
+      }
     }
   }
   template <class L>

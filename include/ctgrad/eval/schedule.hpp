@@ -35,7 +35,7 @@
 
 namespace ctgrad::detail::planning {
 
-enum class kind : std::uint8_t { input, constant, count, reduction, index_map, broadcast, elementwise };
+enum class kind : std::uint8_t { input, constant, count, reduction, index_map, broadcast, elementwise, contraction };
 
 inline constexpr std::uint32_t npos = 0xffffffffU;
 inline constexpr std::size_t max_arity = 4;
@@ -53,6 +53,7 @@ struct node_info {
   int cost = 1;                                     // rough cost of the op, per element
   bool exact = false;                               // a reduction whose operand is stored once (op_traits::exact_operand)
   std::array<int, max_rank> from_axis{};            // index maps: operand axis of each axis (-1: none)
+  subscripts letters{};                             // contractions: the letters of operands and result
 };
 
 /// An op's planner cost (op_traits: `costly` for ops that do not say: users' own ops are
@@ -67,6 +68,7 @@ constexpr kind kind_of_category(op_category c) {
     case op_category::index_map: return kind::index_map;
     case op_category::broadcast: return kind::broadcast;
     case op_category::shape_function: return kind::count;
+    case op_category::contraction: return kind::contraction;
     case op_category::elementwise: break;
   }
   return kind::elementwise;
@@ -108,6 +110,13 @@ struct info_value<K, Arity, S, Cost, Exact, MapOp, A> {
   static constexpr node_info value{K, Arity, {}, npos, S, Cost, Exact, MapOp::template source_axes<detail::shape_stub<A>>()};
 };
 
+/// A contraction's view, named by its letters.
+template <static_shape S, subscripts L, int Cost>
+struct contraction_info_value {
+  static constexpr node_info value{kind::contraction, static_cast<std::uint32_t>(L.operands), {}, npos, S, Cost, false,
+                                   no_source_axes, L};
+};
+
 template <class Op, class... Args>
 struct info_of_node {
   static_assert(sizeof...(Args) <= max_arity, "ctgrad: an operation has more operands than the evaluator supports");
@@ -119,6 +128,11 @@ template <class Op, class A>
   requires(op_traits<Op>::category == op_category::index_map)
 struct info_of_node<Op, A> {
   using type = info_value<kind::index_map, 1U, node<Op, A>::shape, op_cost_v<Op>, false, Op, A::shape>;
+};
+template <class Op, class... Args>
+  requires(op_traits<Op>::category == op_category::contraction)
+struct info_of_node<Op, Args...> {
+  using type = contraction_info_value<node<Op, Args...>::shape, Op::letters, op_cost_v<Op>>;
 };
 
 /// The planner's view of node N without its operands' places (`::value`): with_places() fills
@@ -152,12 +166,12 @@ constexpr std::array<node_info, S> with_places(std::array<node_info, S> info, co
 // -- the schedule -----------------------------------------------------------------------------
 
 /// One loop: its pass, its order inside the pass, the node whose shape it iterates over, and
-/// whether it is a copy through an index map (expand/squeeze) rather than a fused loop.
+/// whether it is a step (a copy through an index map, a contraction) rather than a fused loop.
 struct loop_info {
   int pass = 0;
   int sub = 0;
   std::uint32_t domain = 0;
-  bool copy = false;
+  bool copy = false;  // a step: see is_step
   std::uint32_t first_member = 0;  // the member that opened the loop (loops are ordered by pass, sub, first member)
 };
 
@@ -178,6 +192,10 @@ struct schedule {
 };
 
 inline constexpr int never = 1 << 28;
+
+/// Nodes computed by a step of their own rather than in a fused loop: copies through index maps
+/// and contractions. Their operands are read from memory (leaves).
+constexpr bool is_step(kind k) { return k == kind::index_map || k == kind::contraction; }
 
 template <std::size_t N>
 constexpr std::uint32_t find_root(std::array<std::uint32_t, N * max_rank>& parent, std::uint32_t a) {
@@ -236,6 +254,20 @@ constexpr schedule<N> make_schedule(const std::array<node_info, N>& info, const 
             unite(i * max_rank + ax, n.child[0] * max_rank + static_cast<std::uint32_t>(n.from_axis[ax]));
         break;
       case kind::broadcast: link_aligned(n.child[0]); link_aligned(n.shape_child); break;
+      case kind::contraction: {
+        // axes with one letter: of the result and the operands, and of the two operands
+        auto link_letter = [&](char letter, std::uint32_t node, std::size_t axis) {
+          for (std::uint32_t c = 0; c < n.arity; ++c)
+            for (std::size_t j = 0; j < n.letters.rank[c]; ++j)
+              if (n.letters.letter[c][j] == letter && !info[n.child[c]].shape.is_unit(j))
+                unite(node * max_rank + static_cast<std::uint32_t>(axis), n.child[c] * max_rank + static_cast<std::uint32_t>(j));
+        };
+        for (std::size_t ax = 0; ax < R; ++ax)
+          if (!n.shape.is_unit(ax)) link_letter(n.letters.letter[subscripts::result][ax], i, ax);
+        for (std::size_t j = 0; n.arity > 0 && j < n.letters.rank[0]; ++j)
+          if (!info[n.child[0]].shape.is_unit(j)) link_letter(n.letters.letter[0][j], n.child[0], j);
+        break;
+      }
       default:
         for (std::uint32_t c = 0; c < n.arity; ++c) link_aligned(n.child[c]);
     }
@@ -245,7 +277,7 @@ constexpr schedule<N> make_schedule(const std::array<node_info, N>& info, const 
   // 2. Buffers. Readers and the shape each reads a node under.
   std::array<int, N> uses{};
   std::array<bool, N> under_broadcast{};
-  std::array<bool, N> under_index_map{};
+  std::array<bool, N> under_index_map{};  // or under a contraction: read from memory by a copy step
   std::array<bool, N> under_exact{};  // the operand of a max or min: stored once when read again, so
                                       // that a reverse rule comparing it with the extremum sees the
                                       // very values the reduction saw (float loops round differently)
@@ -255,7 +287,7 @@ constexpr schedule<N> make_schedule(const std::array<node_info, N>& info, const 
       const std::uint32_t ch = n.child[c];
       ++uses[ch];
       if (n.exact) under_exact[ch] = true;
-      if (n.k == kind::index_map) under_index_map[ch] = true;
+      if (n.k == kind::index_map || n.k == kind::contraction) under_index_map[ch] = true;
       else if (n.k != kind::reduction && !(info[ch].shape == n.shape)) under_broadcast[ch] = true;
     }
   }
@@ -263,7 +295,7 @@ constexpr schedule<N> make_schedule(const std::array<node_info, N>& info, const 
   std::array<int, N> fused_cost{};
   for (std::uint32_t i = 0; i < N; ++i) {
     const node_info& n = info[i];
-    if (n.k == kind::reduction || n.k == kind::index_map) {
+    if (n.k == kind::reduction || n.k == kind::index_map || n.k == kind::contraction) {
       s.buffer[i] = true;
     } else if (n.k == kind::elementwise || n.k == kind::broadcast) {
       int c = n.cost;
@@ -271,8 +303,8 @@ constexpr schedule<N> make_schedule(const std::array<node_info, N>& info, const 
         if (!s.buffer[n.child[a]] && (info[n.child[a]].k == kind::elementwise || info[n.child[a]].k == kind::broadcast))
           c += fused_cost[n.child[a]];
       fused_cost[i] = c;
-      s.buffer[i] = n.k == kind::elementwise && (under_broadcast[i] || under_index_map[i] ||
-                                                 (uses[i] >= 2 && (c >= costly || under_exact[i])));
+      s.buffer[i] = (n.k == kind::elementwise && (under_broadcast[i] || (uses[i] >= 2 && (c >= costly || under_exact[i])))) ||
+                    under_index_map[i];
     }
     s.member[i] = s.buffer[i] || (s.requested[i] && (n.k == kind::elementwise || n.k == kind::broadcast));
   }
@@ -316,7 +348,7 @@ constexpr schedule<N> make_schedule(const std::array<node_info, N>& info, const 
   for (std::uint32_t i = 0; i < N; ++i)
     if (s.member[i]) s.domain[i] = planning::domain_of(info, i);
   auto gap = [&](std::uint32_t c, std::uint32_t i) {
-    const bool merged = info[i].k != kind::index_map && info[c].k != kind::index_map &&
+    const bool merged = !planning::is_step(info[i].k) && !planning::is_step(info[c].k) &&
                         planning::same_domain(info, s, s.domain[c], s.domain[i]);
     return merged ? 0 : 1;
   };
@@ -388,7 +420,7 @@ constexpr schedule<N> make_schedule(const std::array<node_info, N>& info, const 
   for (std::uint32_t k = 0; k < member_count; ++k) {
     const std::uint32_t i = grouped[k];
     if (k == 0 || s.pass[grouped[k - 1]] != s.pass[i] || s.sub[grouped[k - 1]] != s.sub[i]) group_first = count;
-    const bool copy = info[i].k == kind::index_map;
+    const bool copy = planning::is_step(info[i].k);
     std::uint32_t l = group_first;
     for (; l < count; ++l)
       if (!copy && !s.loops[l].copy && planning::same_domain(info, s, s.loops[l].domain, s.domain[i])) break;

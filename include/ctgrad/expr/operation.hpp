@@ -17,7 +17,8 @@
 //
 // Required of every operation:
 //   a kind                 derive from elementwise_base (elementwise, NumPy broadcasting), or
-//                          reduction_op, index_map_op, shape_function_op (ctgrad's own kinds)
+//                          reduction_op, index_map_op, shape_function_op, contraction_op
+//                          (ctgrad's own kinds)
 //   result_shape<A...>()   the static shape of a node from its operands' (A::shape);
 //                          elementwise_base supplies broadcasting
 //   symbol<A...>()         its printed name: "+", "exp", "sum<0>" (std::string)
@@ -43,6 +44,7 @@
 //   simplify(operands...)  a rewrite, or no_rewrite [none]
 //   latex<A...>(operands'  LaTeX) [from kind and symbol]; rule_name, rule_latex: the local
 //                          rule as a derivation document cites it
+#include <array>
 #include <concepts>
 #include <cstdint>
 #include <string>
@@ -98,6 +100,8 @@ enum class op_category : std::uint8_t {
   broadcast,       // its operand repeated to the shape of a reference (operand 1, shape only)
   index_map,       // moves elements (expand, squeeze, first): nothing is computed
   shape_function,  // a value computed from extents only (count)
+  contraction,     // sums products of its operands' elements over shared indices (einsum):
+                   // evaluated by its own step (BLAS where it maps to GEMM), not in a fused loop
 };
 
 /// An elementwise operation: `static T apply(T...)` evaluates one element.
@@ -117,6 +121,32 @@ struct index_map_op {
 /// Reads only the *shape* of its operands (count).
 struct shape_function_op {
   static constexpr op_category category = op_category::shape_function;
+};
+/// The letters of a contraction: one per axis of each operand and of the result (slot 2). A
+/// structural type, so that it can be the template argument of einsum_op.
+struct subscripts {
+  std::size_t operands = 0;                          // 1 or 2
+  std::array<std::size_t, 3> rank{};                 // operand 0, operand 1, result
+  std::array<std::array<char, max_rank>, 3> letter{};
+
+  static constexpr std::size_t result = 2;
+  /// The text form: "ik,kj->ij".
+  [[nodiscard]] std::string text() const {
+    std::string s;
+    for (std::size_t k = 0; k < operands; ++k) {
+      if (k > 0) s += ',';
+      s.append(letter[k].data(), rank[k]);
+    }
+    s += "->";
+    s.append(letter[result].data(), rank[result]);
+    return s;
+  }
+};
+
+/// A contraction (expr/contraction.hpp): `static constexpr subscripts letters` says which
+/// operand axes are multiplied together and which are summed.
+struct contraction_op {
+  static constexpr op_category category = op_category::contraction;
 };
 
 namespace detail {

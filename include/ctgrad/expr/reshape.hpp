@@ -12,6 +12,10 @@
 //                           static extent 1. Its adjoint squeezes those axes away.
 //   squeeze<Axes...>(e)     drops axes of e that are statically of extent 1 (kept by a
 //                           reduction or made by expand). Its adjoint expands them back.
+//   permute<P...>(x)        axis j of the result is axis P[j] of x (NumPy's transpose(x, P)).
+//                           Its adjoint permutes back; a contraction reads a permuted
+//                           operand through its letters (no copy, see expr/contraction.hpp).
+//   transpose(x)            the last two axes swapped: permute<0, ..., R-1, R-2>.
 //   first<Axes...>(x)       x at index 0 along Axes, which are kept with extent 1: one sample,
 //                           the shift batch statistics are computed around. It has no reverse
 //                           rule (its adjoint would scatter into index 0); use it under
@@ -34,6 +38,8 @@ template <class Axes>
 struct squeeze_op;
 template <class Axes>
 struct first_op;
+template <class Perm>
+struct permute_op;
 
 namespace detail {
 
@@ -199,6 +205,119 @@ struct first_op<axes_t<Axes...>> : index_map_op {
     else return no_rewrite{};
   }
 };
+
+/// `permute<P...>(x)`: axis j of the result is axis P[j] of x.
+template <std::size_t... P>
+struct permute_op<axes_t<P...>> : index_map_op {
+  static constexpr std::array<std::size_t, sizeof...(P)> order{P...};
+  static constexpr int cost = 1;
+  template <class A>
+  static constexpr std::array<int, max_rank> source_axes() {
+    std::array<int, max_rank> from{};
+    for (auto& f : from) f = -1;
+    for (std::size_t j = 0; j < sizeof...(P); ++j) from[j] = static_cast<int>(order[j]);
+    return from;
+  }
+  template <class A>
+  static constexpr static_shape result_shape() {
+    static_shape out{sizeof...(P), 0};
+    for (std::size_t j = 0; j < sizeof...(P); ++j)
+      if (A::shape.is_unit(order[j])) out.unit_mask |= std::uint32_t{1} << j;
+    return out;
+  }
+  template <class...>
+  static std::string symbol() { return fmt::format("permute<{}>", fmt::join(order, ",")); }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) {
+    if constexpr (sizeof...(P) >= 2 && order[sizeof...(P) - 1] == sizeof...(P) - 2 && order[sizeof...(P) - 2] == sizeof...(P) - 1)
+      return {fmt::format("{}^{{\\top}}", a.wrapped(precedence::atom)), precedence::power};
+    else return {fmt::format("\\operatorname{{permute}}_{{{}}}\\left({}\\right)", fmt::join(order, ","), a.tex), precedence::atom};
+  }
+  static constexpr std::string_view rule_name = "adjoint of a permutation = the inverse permutation";
+  static constexpr std::string_view rule_latex = "c = \\operatorname{permute}_P(a):\\quad \\bar{a} \\mathrel{+}= \\operatorname{permute}_{P^{-1}}(\\bar{c})";
+
+  template <class Inverse = std::make_index_sequence<sizeof...(P)>>
+  struct inverse;
+  template <std::size_t... J>
+  struct inverse<std::index_sequence<J...>> {
+    static constexpr std::array<std::size_t, sizeof...(P)> value = [] {
+      std::array<std::size_t, sizeof...(P)> inv{};
+      for (std::size_t j = 0; j < sizeof...(P); ++j) inv[order[j]] = j;
+      return inv;
+    }();
+    using type = permute_op<axes_t<value[J]...>>;
+  };
+
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self, A) {
+    return ctgrad::make_node<typename inverse<>::type>(g);
+  }
+  template <std::size_t, class T, class Self, class A>
+  static constexpr auto jvp(T t, Self, A) { return ctgrad::make_node<permute_op>(t); }
+
+  template <class A>
+  static constexpr auto simplify(A a);
+};
+
+namespace detail {
+template <class E>
+struct permute_parts : std::false_type {};
+template <std::size_t... P, class X>
+struct permute_parts<node<permute_op<axes_t<P...>>, X>> : std::true_type {
+  static constexpr std::array<std::size_t, sizeof...(P)> order{P...};
+  using operand = X;
+};
+template <std::size_t... P>
+constexpr bool is_identity_order() {
+  std::size_t j = 0;
+  return ((P == j++) && ...);
+}
+template <class Inner, class Outer, class J = std::make_index_sequence<Outer::count>>
+struct composed_permute;
+template <class Inner, class Outer, std::size_t... J>
+struct composed_permute<Inner, Outer, std::index_sequence<J...>> {
+  // permute<Q>(permute<P>(x)): axis j is axis Q[j] of the inner result, i.e. axis P[Q[j]] of x
+  using type = permute_op<axes_t<Inner::order[Outer::list[J]]...>>;
+};
+}  // namespace detail
+
+template <std::size_t... P>
+template <class A>
+constexpr auto permute_op<axes_t<P...>>::simplify(A a) {
+  if constexpr (detail::is_identity_order<P...>()) {
+    return a;
+  } else if constexpr (detail::permute_parts<A>::value) {
+    using parts = detail::permute_parts<A>;
+    return ctgrad::make_node<typename detail::composed_permute<parts, axes_t<P...>>::type>(typename parts::operand{});
+  } else if constexpr (detail::negated<A>::value) {
+    return ctgrad::negate(ctgrad::make_node<permute_op>(typename detail::negated<A>::operand{}));
+  } else {
+    return no_rewrite{};
+  }
+}
+
+/// Axis j of the result is axis `P[j]` of x (a permutation of x's axes): NumPy's
+/// transpose(x, axes=P), torch's permute.
+template <std::size_t... P, Expression X>
+constexpr auto permute(X x) {
+  static_assert(sizeof...(P) == X::shape.rank, "ctgrad::permute<P...>(x): give one axis of x per axis of the result");
+  static_assert(((P < X::shape.rank) && ...), "ctgrad::permute<P...>(x): an axis is out of range");
+  static_assert(((axes_t<P...>::mask == (X::shape.rank == 0 ? 0U : (std::uint32_t{1} << X::shape.rank) - 1U))),
+                "ctgrad::permute<P...>(x): P must name every axis of x once");
+  return ctgrad::make_node<permute_op<axes_t<P...>>>(x);
+}
+
+namespace detail {
+template <std::size_t R, std::size_t... J>
+constexpr auto transposed(std::index_sequence<J...>) -> permute_op<axes_t<J..., R - 1, R - 2>>;
+}  // namespace detail
+
+/// x with its last two axes swapped (the matrix transpose; batch axes stay in front).
+template <Expression X>
+constexpr auto transpose(X x) {
+  static_assert(X::shape.rank >= 2, "ctgrad::transpose(x): x needs rank 2 or more (it swaps the last two axes)");
+  return ctgrad::make_node<decltype(detail::transposed<X::shape.rank>(std::make_index_sequence<X::shape.rank - 2>{}))>(x);
+}
 
 /// x at index 0 along `Axes...` (kept with extent 1): one sample of a batch, e.g. a shift.
 template <std::size_t... Axes, Expression X>

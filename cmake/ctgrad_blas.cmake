@@ -1,0 +1,40 @@
+# ctgrad::blas: ctgrad with a CBLAS for its contractions (see the top-level CMakeLists.txt).
+# Included by the top-level CMakeLists.txt and, for an installed ctgrad, by ctgradConfig.cmake
+# (which defines ctgrad::blas when find_package(ctgrad) finds a BLAS on the consumer's side).
+#
+# Sets CTGRAD_HAS_BLAS. The target is ctgrad_blas (exported as ctgrad::blas) in a build tree, or
+# the imported ctgrad::blas in an installed one (CTGRAD_BLAS_IMPORTED).
+if(NOT DEFINED BLA_VENDOR)
+  set(BLA_VENDOR OpenBLAS)
+  find_package(BLAS QUIET)
+  if(NOT BLAS_FOUND)
+    unset(BLA_VENDOR)
+    find_package(BLAS QUIET)
+  endif()
+else()
+  find_package(BLAS QUIET)
+endif()
+find_path(CTGRAD_CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas openblas-pthread)
+
+set(CTGRAD_HAS_BLAS OFF)
+if(BLAS_FOUND AND CTGRAD_CBLAS_INCLUDE_DIR)
+  set(CTGRAD_HAS_BLAS ON)
+  if(CTGRAD_BLAS_IMPORTED)
+    add_library(ctgrad::blas INTERFACE IMPORTED)
+    set(_ctgrad_blas_target ctgrad::blas)
+    set(_ctgrad_base ctgrad::ctgrad)
+  else()
+    add_library(ctgrad_blas INTERFACE)
+    add_library(ctgrad::blas ALIAS ctgrad_blas)
+    set(_ctgrad_blas_target ctgrad_blas)
+    set(_ctgrad_base ctgrad)
+  endif()
+  target_link_libraries(${_ctgrad_blas_target} INTERFACE ${_ctgrad_base} BLAS::BLAS)
+  target_include_directories(${_ctgrad_blas_target} INTERFACE "${CTGRAD_CBLAS_INCLUDE_DIR}")
+  target_compile_definitions(${_ctgrad_blas_target} INTERFACE CTGRAD_USE_CBLAS)
+  if(NOT CTGRAD_BLAS_IMPORTED)
+    message(STATUS "ctgrad: contractions through BLAS (${BLAS_LIBRARIES}; cblas.h in ${CTGRAD_CBLAS_INCLUDE_DIR})")
+  endif()
+elseif(NOT CTGRAD_BLAS_IMPORTED)
+  message(STATUS "ctgrad: no CBLAS found (Debian: libopenblas-dev): ctgrad::blas is not defined, contractions use ctgrad's loop")
+endif()
