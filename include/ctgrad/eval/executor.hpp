@@ -69,6 +69,7 @@ struct executor {
   std::array<node_data<T>, size> data{};
   std::size_t bytes = 0;
   std::size_t gemm_calls = 0;  // BLAS calls of the last run's contractions
+  std::array<void*, plan::outputs.size() + 1> output_data{};  // the current run's output views
   std::unique_ptr<thread_team> team;  // null: one thread
   /// Loops over fewer elements run on one thread.
   static constexpr std::size_t parallel_threshold = std::size_t{1} << 15;
@@ -261,7 +262,7 @@ struct executor {
   /// Gives every buffer its size (no allocation when the extents did not grow).
   void prepare() {
     for (std::size_t i = 0; i < size; ++i) {
-      if (!sched.buffer[i]) continue;
+      if (!sched.buffer[i] || direct_table[i]) continue;
       node_data<T>& s = data[i];
       const std::size_t n = element_count(i);
       s.storage.resize(n);
@@ -276,6 +277,7 @@ struct executor {
   void run(const Outs& outs) {
     bytes = 0;
     gemm_calls = 0;
+    std::apply([&](const auto&... o) { output_data = {static_cast<void*>(o.data)..., nullptr}; }, outs);
     run_loops(outs, std::make_index_sequence<sched.loop_count>{});
     write_remaining(outs, std::make_index_sequence<plan::outputs.size()>{});
   }
@@ -352,15 +354,33 @@ struct executor {
     else copy_index_map(m);
   }
 
-  /// The contraction at place m, from its operands (leaves) into its contiguous buffer, by
-  /// eval/contraction.hpp: a GEMM where the letters and strides map to one.
+  /// True for a contraction that is requested once and read by no other node: it is computed
+  /// straight into the caller's output (no buffer, no copy).
+  static constexpr bool direct(std::uint32_t i) {
+    if (nodes::info[i].k != kind::contraction || output_count(i) != 1) return false;
+    for (std::uint32_t j = 0; j < size; ++j)
+      for (std::uint32_t c = 0; c < nodes::info[j].arity; ++c)
+        if (nodes::info[j].child[c] == i) return false;
+    return true;
+  }
+  static constexpr std::array<bool, size> direct_table = [] {
+    std::array<bool, size> t{};
+    for (std::uint32_t i = 0; i < size; ++i) t[i] = direct(i);
+    return t;
+  }();
+
+  /// The contraction at place m, from its operands (leaves) into its contiguous buffer (or the
+  /// output, see direct), by eval/contraction.hpp: a GEMM where the letters and strides map to one.
   void contract(std::uint32_t m) {
     const planning::node_info& n = nodes::info[m];
     const subscripts& L = n.letters;
     contraction::problem pr{};
     std::array<T, 2> scalars{};
     std::array<const T*, 2> operand{};
-    std::size_t moved = data[m].storage.size();
+    const bool to_output = direct_table[m];
+    T* dst = to_output ? static_cast<T*>(output_data[output_position(m, 0)]) : data[m].storage.data();
+    const std::size_t dst_count = element_count(m);
+    std::size_t moved = dst_count;
     auto add = [&](char letter, std::size_t slot, std::size_t n_, std::size_t st) {
       for (std::size_t q = 0; q < pr.count; ++q)
         if (pr.letter[q] == letter) {
@@ -384,7 +404,7 @@ struct executor {
     }
     for (std::size_t a = 0; a < n.shape.rank; ++a)
       if (!n.shape.is_unit(a)) add(L.letter[subscripts::result][a], 2, shape(m)[a].n, stride(m)[a]);
-    gemm_calls += contraction::run<T>(pr, operand[0], operand[1], data[m].storage.data(), data[m].storage.size());
+    gemm_calls += contraction::run<T>(pr, operand[0], operand[1], dst, dst_count);
     bytes += moved * sizeof(T);
   }
 
@@ -405,7 +425,7 @@ struct executor {
   }
   template <class V>
   void write_output(std::uint32_t i, const V& out) const {
-    if (written_by_loop(i)) return;
+    if (written_by_loop(i) || direct_table[i]) return;
     const std::size_t r = nodes::info[i].shape.rank;
     const auto st = strides_through(i, r, nullptr);
     if (nodes::info[i].k == kind::reduction) flat::copy_strided(out.data, data[i].acc.data(), shape(i), r, st);  // at full precision
