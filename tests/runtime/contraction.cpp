@@ -291,3 +291,47 @@ TEST_CASE("a 2-layer MLP (linear, batch norm, ReLU, linear, softmax cross-entrop
   INFO(fmt::format("{}", report));
   CHECK(report);
 }
+
+TEST_CASE("reshape: values, inferred extents, round trips, gradients and count errors") {
+  constexpr auto x = ctgrad::input<"x", 3>;
+  const auto xv = random_values(2 * 6 * 5, 21);
+  const auto bx = ctgrad::bind(x, ctgrad::view<const double, 3>(xv.data(), {2, 6, 5}));
+  const auto flat = ctgrad::evaluate(ctgrad::reshape<0, -1>(x), bx);
+  REQUIRE(flat.extents == std::array<std::size_t, 2>{2, 30});
+  CHECK(flat.values == xv);  // row-major order is kept
+  const auto grouped = ctgrad::evaluate(ctgrad::reshape<0, 3, -1>(x), bx);
+  REQUIRE(grouped.extents == std::array<std::size_t, 3>{2, 3, 10});
+  CHECK(grouped.values == xv);
+  // of a computed operand: a reduction's values
+  const auto sums = ctgrad::evaluate(ctgrad::reshape<-1>(ctgrad::sum<2>(x)), bx);
+  REQUIRE(sums.extents == std::array<std::size_t, 1>{12});
+  for (std::size_t r = 0; r < 12; ++r) {
+    double s = 0;
+    for (std::size_t c = 0; c < 5; ++c) s += xv[r * 5 + c];
+    CHECK(sums.values[r] == Approx(s).epsilon(1e-14));
+  }
+  // round trips are the operand itself
+  STATIC_REQUIRE(std::is_same_v<decltype(ctgrad::reshape_like(ctgrad::reshape<0, -1>(x), x)), std::remove_const_t<decltype(x)>>);
+  STATIC_REQUIRE(std::is_same_v<decltype(ctgrad::reshape<0, 0, 0>(x)), std::remove_const_t<decltype(x)>>);
+  // gradients through a reshape, here GroupNorm-style statistics over groups of channels
+  const auto grouped_x = ctgrad::reshape<0, 3, -1>(x);
+  const auto centered = ctgrad::reshape_like(grouped_x - ctgrad::mean<2>(grouped_x), x);
+  CHECK(ctgrad::gradcheck(ctgrad::tanh(centered) * x, ctgrad::wrt(x), {.abs_tol = 1e-8, .rel_tol = 1e-6}, bx));
+  // element counts that do not fit: a shape_error naming x and both shapes, nothing written
+  std::vector<double> out(2 * 4 * 8, 7.0);
+  auto plan = ctgrad::compile<double>(ctgrad::exprs(ctgrad::reshape<0, 4, -1>(x)));
+  try {
+    plan.run(std::tuple{ctgrad::view<double, 3>(out.data(), {2, 4, 8})}, bx);
+    FAIL("no shape_error");
+  } catch (const ctgrad::shape_error& e) {
+    const std::string what = e.what();
+    INFO(what);
+    CHECK(what.find("reshape<0,4,-1>(x)") != std::string::npos);
+    CHECK(what.find("extents [2, 6, 5] (60 elements) to extents [2, 4] and one inferred") != std::string::npos);
+  }
+  CHECK(std::all_of(out.begin(), out.end(), [](double v) { return v == 7.0; }));
+  auto fixed = ctgrad::compile<double>(ctgrad::exprs(ctgrad::reshape<7, -1>(x)));
+  CHECK_THROWS_WITH(fixed(bx), Catch::Contains("not a multiple"));
+  auto exact = ctgrad::compile<double>(ctgrad::exprs(ctgrad::reshape<6, 11>(x)));
+  CHECK_THROWS_WITH(exact(bx), Catch::Contains("the element counts differ"));
+}

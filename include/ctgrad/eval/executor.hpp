@@ -7,11 +7,13 @@
 // allocation when the extents did not grow), runs the loops in order (copies through index
 // maps and contractions here, fused loops through eval/kernel.hpp) and writes the requested outputs no loop
 // wrote.
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -215,6 +217,8 @@ struct executor {
         }
       } else if (n.k == kind::contraction) {
         infer_contraction(i, out);
+      } else if (n.k == kind::reshape) {
+        infer_reshape(i, out);
       } else if (n.k == kind::broadcast) {
         const extent* ref = shape(n.shape_child);
         for (std::size_t a = 0; a < R; ++a) out[a] = ref[a];
@@ -256,6 +260,41 @@ struct executor {
     for (std::size_t a = 0; a < R; ++a) {
       const auto letter = static_cast<unsigned char>(L.letter[subscripts::result][a]) & 127U;
       if (!n.shape.is_unit(a) && found[letter]) out[a] = seen[letter];
+    }
+  }
+
+  /// The extents of reshape i: its shape operand's, or by its rules (n, the operand's extent at
+  /// that axis, or inferred); the element count must be the operand's.
+  void infer_reshape(std::size_t i, extent* out) const {
+    const planning::node_info& n = nodes::info[i];
+    const std::size_t R = n.shape.rank, r = nodes::info[n.child[0]].shape.rank;
+    const extent* in = shape(n.child[0]);
+    const std::size_t have = flat::element_count(in, r);
+    std::size_t known = 1, inferred = R;
+    for (std::size_t a = 0; a < R; ++a) {
+      if (n.like) out[a] = shape(n.shape_child)[a];
+      else if (n.extent_rule[a] > 0) out[a] = extent{static_cast<std::size_t>(n.extent_rule[a])};
+      else if (n.extent_rule[a] == 0) out[a] = in[a];
+      else inferred = a;
+      if (inferred != a) known *= out[a].n;
+    }
+    auto fail = [&](std::string_view why) {
+      std::vector<std::size_t> from(r), to;
+      for (std::size_t a = 0; a < r; ++a) from[a] = in[a].n;
+      for (std::size_t a = 0; a < R; ++a) {
+        if (a == inferred) continue;
+        to.push_back(out[a].n);
+      }
+      throw shape_error(fmt::format("ctgrad: `{}` cannot reshape `{}` of extents [{}] ({} elements) to extents [{}]{}: {}",
+                                    flat::render(texts, static_cast<std::uint32_t>(i)),
+                                    flat::render(texts, n.child[0]), fmt::join(from, ", "), have, fmt::join(to, ", "),
+                                    inferred < R ? " and one inferred" : "", why));
+    };
+    if (inferred < R) {
+      if (known == 0 || have % known != 0) fail("the element count is not a multiple of the given extents' product");
+      out[inferred] = extent{have / known};
+    } else if (known != have) {
+      fail("the element counts differ");
     }
   }
 
@@ -351,7 +390,18 @@ struct executor {
   /// A node computed by a step of its own: a copy through an index map or a contraction.
   void run_step(std::uint32_t m) {
     if (nodes::info[m].k == kind::contraction) contract(m);
+    else if (nodes::info[m].k == kind::reshape) copy_reshape(m);
     else copy_index_map(m);
+  }
+
+  /// The reshape at place m: its operand's elements in row-major order (a leaf: contiguous).
+  void copy_reshape(std::uint32_t m) {
+    T* dst = data[m].storage.data();
+    const std::size_t count = data[m].storage.size();
+    const leaf_source src = source_of_leaf(nodes::info[m].child[0]);
+    if (src.p != nullptr) std::copy(src.p, src.p + count, dst);
+    else std::fill(dst, dst + count, src.value);
+    bytes += count * sizeof(T) * 2;
   }
 
   /// True for a contraction that is requested once and read by no other node: it is computed

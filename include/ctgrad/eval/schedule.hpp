@@ -35,7 +35,7 @@
 
 namespace ctgrad::detail::planning {
 
-enum class kind : std::uint8_t { input, constant, count, reduction, index_map, broadcast, elementwise, contraction };
+enum class kind : std::uint8_t { input, constant, count, reduction, index_map, broadcast, elementwise, contraction, reshape };
 
 inline constexpr std::uint32_t npos = 0xffffffffU;
 inline constexpr std::size_t max_arity = 4;
@@ -54,6 +54,8 @@ struct node_info {
   bool exact = false;                               // a reduction whose operand is stored once (op_traits::exact_operand)
   std::array<int, max_rank> from_axis{};            // index maps: operand axis of each axis (-1: none)
   subscripts letters{};                             // contractions: the letters of operands and result
+  std::array<int, max_rank> extent_rule{};          // reshape: n > 0 that extent, 0 the operand's, -1 inferred
+  bool like = false;                                // reshape: takes the extents of a shape-only operand
 };
 
 /// An op's planner cost (op_traits: `costly` for ops that do not say: users' own ops are
@@ -69,6 +71,7 @@ constexpr kind kind_of_category(op_category c) {
     case op_category::broadcast: return kind::broadcast;
     case op_category::shape_function: return kind::count;
     case op_category::contraction: return kind::contraction;
+    case op_category::reshape: return kind::reshape;
     case op_category::elementwise: break;
   }
   return kind::elementwise;
@@ -117,6 +120,12 @@ struct contraction_info_value {
                                    no_source_axes, L};
 };
 
+/// A reshape's view, named by its extent rules (or `Like`: the extents of its shape operand).
+template <static_shape S, std::array<int, max_rank> Rule, bool Like>
+struct reshape_info_value {
+  static constexpr node_info value{kind::reshape, 1U, {}, npos, S, 1, false, no_source_axes, subscripts{}, Rule, Like};
+};
+
 template <class Op, class... Args>
 struct info_of_node {
   static_assert(sizeof...(Args) <= max_arity, "ctgrad: an operation has more operands than the evaluator supports");
@@ -128,6 +137,11 @@ template <class Op, class A>
   requires(op_traits<Op>::category == op_category::index_map)
 struct info_of_node<Op, A> {
   using type = info_value<kind::index_map, 1U, node<Op, A>::shape, op_cost_v<Op>, false, Op, A::shape>;
+};
+template <class Op, class... Args>
+  requires(op_traits<Op>::category == op_category::reshape)
+struct info_of_node<Op, Args...> {
+  using type = reshape_info_value<node<Op, Args...>::shape, Op::extent_rule, sizeof...(Args) == 2>;
 };
 template <class Op, class... Args>
   requires(op_traits<Op>::category == op_category::contraction)
@@ -157,7 +171,7 @@ constexpr std::array<node_info, S> with_places(std::array<node_info, S> info, co
       n.shape_child = pos[0];
     } else {
       n.child = pos;
-      if (n.k == kind::broadcast) n.shape_child = pos[1];
+      if (n.k == kind::broadcast || (n.k == kind::reshape && n.like)) n.shape_child = pos[1];
     }
   }
   return info;
@@ -194,8 +208,8 @@ struct schedule {
 inline constexpr int never = 1 << 28;
 
 /// Nodes computed by a step of their own rather than in a fused loop: copies through index maps
-/// and contractions. Their operands are read from memory (leaves).
-constexpr bool is_step(kind k) { return k == kind::index_map || k == kind::contraction; }
+/// contractions and reshapes. Their operands are read from memory (leaves).
+constexpr bool is_step(kind k) { return k == kind::index_map || k == kind::contraction || k == kind::reshape; }
 
 template <std::size_t N>
 constexpr std::uint32_t find_root(std::array<std::uint32_t, N * max_rank>& parent, std::uint32_t a) {
@@ -254,6 +268,14 @@ constexpr schedule<N> make_schedule(const std::array<node_info, N>& info, const 
             unite(i * max_rank + ax, n.child[0] * max_rank + static_cast<std::uint32_t>(n.from_axis[ax]));
         break;
       case kind::broadcast: link_aligned(n.child[0]); link_aligned(n.shape_child); break;
+      case kind::reshape:
+        if (n.like) {
+          link_aligned(n.shape_child);  // the extents of the shape operand, exactly
+        } else {
+          for (std::size_t ax = 0; ax < R; ++ax)
+            if (n.extent_rule[ax] == 0 && !n.shape.is_unit(ax)) unite(i * max_rank + ax, n.child[0] * max_rank + ax);
+        }
+        break;
       case kind::contraction: {
         // axes with one letter: of the result and the operands, and of the two operands
         auto link_letter = [&](char letter, std::uint32_t node, std::size_t axis) {
@@ -287,7 +309,7 @@ constexpr schedule<N> make_schedule(const std::array<node_info, N>& info, const 
       const std::uint32_t ch = n.child[c];
       ++uses[ch];
       if (n.exact) under_exact[ch] = true;
-      if (n.k == kind::index_map || n.k == kind::contraction) under_index_map[ch] = true;
+      if (planning::is_step(n.k)) under_index_map[ch] = true;
       else if (n.k != kind::reduction && !(info[ch].shape == n.shape)) under_broadcast[ch] = true;
     }
   }
@@ -295,7 +317,7 @@ constexpr schedule<N> make_schedule(const std::array<node_info, N>& info, const 
   std::array<int, N> fused_cost{};
   for (std::uint32_t i = 0; i < N; ++i) {
     const node_info& n = info[i];
-    if (n.k == kind::reduction || n.k == kind::index_map || n.k == kind::contraction) {
+    if (n.k == kind::reduction || planning::is_step(n.k)) {
       s.buffer[i] = true;
     } else if (n.k == kind::elementwise || n.k == kind::broadcast) {
       int c = n.cost;

@@ -100,6 +100,7 @@ enum class op_category : std::uint8_t {
   broadcast,       // its operand repeated to the shape of a reference (operand 1, shape only)
   index_map,       // moves elements (expand, squeeze, first): nothing is computed
   shape_function,  // a value computed from extents only (count)
+  reshape,         // the operand's elements, in row-major order, under other extents
   contraction,     // sums products of its operands' elements over shared indices (einsum):
                    // evaluated by its own step (BLAS where it maps to GEMM), not in a fused loop
 };
@@ -143,6 +144,12 @@ struct subscripts {
   }
 };
 
+/// A reshape (expr/reshape.hpp): `static constexpr std::array<int, max_rank> extent_rule` says
+/// how each result extent is found (see reshape_op), or, with a shape-only second operand, the
+/// result takes that operand's extents.
+struct reshape_kind_op {
+  static constexpr op_category category = op_category::reshape;
+};
 /// A contraction (expr/contraction.hpp): `static constexpr subscripts letters` says which
 /// operand axes are multiplied together and which are summed.
 struct contraction_op {

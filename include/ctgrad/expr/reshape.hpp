@@ -16,6 +16,13 @@
 //                           Its adjoint permutes back; a contraction reads a permuted
 //                           operand through its letters (no copy, see expr/contraction.hpp).
 //   transpose(x)            the last two axes swapped: permute<0, ..., R-1, R-2>.
+//   reshape<E...>(x)        x's elements in row-major order under new extents, one rule per
+//                           result axis: E > 0 that extent, 0 x's extent at the same axis, -1
+//                           the one inferred from the element count (ONNX Reshape's rules, as
+//                           NumPy's -1): reshape<0, -1>(x) flattens all but the first axis,
+//                           reshape<0, 32, -1>(x) groups channels for GroupNorm. The counts are
+//                           checked when values are bound (a shape_error names x and both
+//                           shapes). Its adjoint is reshape_like(g, x), which takes x's extents.
 //   first<Axes...>(x)       x at index 0 along Axes, which are kept with extent 1: one sample,
 //                           the shift batch statistics are computed around. It has no reverse
 //                           rule (its adjoint would scatter into index 0); use it under
@@ -40,6 +47,9 @@ template <class Axes>
 struct first_op;
 template <class Perm>
 struct permute_op;
+template <int... E>
+struct reshape_op;
+struct reshape_like_op;
 
 namespace detail {
 
@@ -317,6 +327,122 @@ template <Expression X>
 constexpr auto transpose(X x) {
   static_assert(X::shape.rank >= 2, "ctgrad::transpose(x): x needs rank 2 or more (it swaps the last two axes)");
   return ctgrad::make_node<decltype(detail::transposed<X::shape.rank>(std::make_index_sequence<X::shape.rank - 2>{}))>(x);
+}
+
+/// `reshape_like(v, ref)`: v's elements in row-major order under ref's extents (ref is read
+/// for its shape only). The adjoint of a reshape.
+struct reshape_like_op : reshape_kind_op {
+  static constexpr std::array<int, max_rank> extent_rule{};
+  static constexpr std::uint32_t shape_only_operands = 0b10;
+  static constexpr int cost = 1;
+  template <class V, class Ref>
+  static constexpr static_shape result_shape() { return Ref::shape; }
+  template <class...>
+  static std::string symbol() { return "reshape_like"; }
+  template <class V, class Ref>
+  static latex_operand latex(const latex_operand& v, const latex_operand&) { return v; }
+  static constexpr std::string_view rule_name = "adjoint of a reshape = the adjoint reshaped back";
+  static constexpr std::string_view rule_latex = "c = \\operatorname{reshape}(a):\\quad \\bar{a} \\mathrel{+}= \\operatorname{reshape}(\\bar{c})";
+
+  template <std::size_t, class G, class Self, class V, class Ref>
+  static constexpr auto vjp(G g, Self, V v, Ref) { return ctgrad::make_node<reshape_like_op>(g, v); }
+  template <std::size_t, class T, class Self, class V, class Ref>
+  static constexpr auto jvp(T t, Self, V, Ref r) { return ctgrad::make_node<reshape_like_op>(t, r); }
+
+  template <class V, class Ref>
+  static constexpr auto simplify(V v, Ref r);
+};
+
+/// `reshape<E...>(x)`: see the top of this header.
+template <int... E>
+struct reshape_op : reshape_kind_op {
+  static constexpr std::array<int, max_rank> extent_rule = [] {
+    std::array<int, max_rank> r{};
+    std::size_t k = 0;
+    ((r[k++] = E), ...);
+    return r;
+  }();
+  static constexpr int cost = 1;
+  template <class A>
+  static constexpr static_shape result_shape() {
+    static_shape out{sizeof...(E), 0};
+    std::size_t a = 0;
+    ((out.unit_mask |= ((E == 1 || (E == 0 && a < A::shape.rank && A::shape.is_unit(a))) ? std::uint32_t{1} << a : 0U), ++a), ...);
+    return out;
+  }
+  template <class...>
+  static std::string symbol() { return fmt::format("reshape<{}>", fmt::join(std::array<int, sizeof...(E)>{E...}, ",")); }
+  template <class A>
+  static latex_operand latex(const latex_operand& a) { return a; }
+  static constexpr std::string_view rule_name = reshape_like_op::rule_name;
+  static constexpr std::string_view rule_latex = reshape_like_op::rule_latex;
+
+  template <std::size_t, class G, class Self, class A>
+  static constexpr auto vjp(G g, Self, A a) { return ctgrad::make_node<reshape_like_op>(g, a); }
+  template <std::size_t, class T, class Self, class A>
+  static constexpr auto jvp(T t, Self, A) { return ctgrad::make_node<reshape_op>(t); }
+
+  template <class A>
+  static constexpr auto simplify(A a) {
+    if constexpr (((E == 0) && ...) && sizeof...(E) == A::shape.rank) return a;  // every extent kept
+    else return no_rewrite{};
+  }
+};
+
+namespace detail {
+template <int... E>
+constexpr bool keep_rules_in_range(std::size_t rank) {
+  const std::array<int, sizeof...(E)> rule{E...};
+  for (std::size_t a = 0; a < rule.size(); ++a)
+    if (rule[a] == 0 && a >= rank) return false;
+  return true;
+}
+template <class E>
+struct reshape_source : std::false_type {};
+template <int... E, class X>
+struct reshape_source<node<reshape_op<E...>, X>> : std::true_type {
+  using operand = X;
+};
+template <class X, class R>
+struct reshape_source<node<reshape_like_op, X, R>> : std::true_type {
+  using operand = X;
+};
+}  // namespace detail
+
+template <class V, class Ref>
+constexpr auto reshape_like_op::simplify(V, Ref) {
+  if constexpr (std::is_same<V, Ref>::value) {
+    return V{};
+  } else if constexpr (detail::reshape_source<V>::value) {
+    // a reshape of a reshape reads the first one's operand; back to that operand's own extents
+    // it is that operand
+    using inner = typename detail::reshape_source<V>::operand;
+    if constexpr (std::is_same<inner, Ref>::value) return Ref{};
+    else return ctgrad::make_node<reshape_like_op>(inner{}, Ref{});
+  } else if constexpr (detail::negated<V>::value) {
+    return ctgrad::negate(ctgrad::make_node<reshape_like_op>(typename detail::negated<V>::operand{}, Ref{}));
+  } else {
+    return no_rewrite{};
+  }
+}
+
+/// x's elements in row-major order under new extents, one rule per result axis: E > 0 that
+/// extent, 0 x's extent at the same axis, -1 (at most once) inferred from the element count.
+///   ctgrad::reshape<0, -1>(x)        // N x C x H x W -> N x (C H W)
+///   ctgrad::reshape<0, 32, -1>(x)    // N x C x H x W -> N x 32 x (C/32 H W): GroupNorm's groups
+template <int... E, Expression X>
+constexpr auto reshape(X x) {
+  static_assert(((E >= -1) && ...), "ctgrad::reshape<E...>(x): an extent rule is n > 0, 0 (x's extent there) or -1 (inferred)");
+  static_assert(((E == -1 ? 1 : 0) + ... + 0) <= 1, "ctgrad::reshape<E...>(x): at most one extent can be inferred (-1)");
+  static_assert(detail::keep_rules_in_range<E...>(X::shape.rank),
+                "ctgrad::reshape<E...>(x): a 0 (keep x's extent) names an axis x does not have");
+  return ctgrad::make_node<reshape_op<E...>>(x);
+}
+
+/// v's elements in row-major order under ref's extents (their counts must agree).
+template <Expression V, Expression Ref>
+constexpr auto reshape_like(V v, Ref ref) {
+  return ctgrad::make_node<reshape_like_op>(v, ref);
 }
 
 /// x at index 0 along `Axes...` (kept with extent 1): one sample of a batch, e.g. a shift.
