@@ -333,52 +333,61 @@ constexpr auto einsum_op<S>::simplify(A...) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Errors: one class per problem, whose arguments spell the subscripts and the operand.
+// Errors: one class per problem, whose arguments spell the subscripts and the operand as
+// characters (both g++ and clang++ print `spelled<'i', 'k', ...>`).
+
+/// Characters, as an error's context spells a string.
+template <char...>
+struct spelled {};
 
 namespace detail::einsum {
-template <fixed_string, std::size_t...>
+template <class...>
 inline constexpr bool false_for = false;
+template <fixed_string S, std::size_t... I>
+constexpr auto spell(std::index_sequence<I...>) -> spelled<S.data[I]...>;
+template <fixed_string S>
+using spelled_t = decltype(detail::einsum::spell<S>(std::make_index_sequence<S.size()>{}));
 }  // namespace detail::einsum
 
 /// Error: the subscripts are not einsum's syntax (letters, ',', "->", spaces), or ask for what
-/// ctgrad does not support (the problem is named in the sentence below the one that fired).
-template <fixed_string Subscripts, std::size_t Problem>
+/// ctgrad does not support; the sentence that fires names the problem.
+template <class Subscripts, std::size_t Problem>
 struct einsum_subscripts_are_malformed {
   static_assert(Problem != 1 || detail::einsum::false_for<Subscripts>,
-                "ctgrad::einsum<\"...\">(): the subscripts (in 'einsum_subscripts_are_malformed<...>', this error's "
-                "context) contain a character that is not a letter, ',', \"->\" or a space");
+                "ctgrad::einsum<\"...\">(): the subscripts (spelled in 'einsum_subscripts_are_malformed<...>', this "
+                "error's context) contain a character that is not a letter, ',', \"->\" or a space");
   static_assert(Problem != 2 || detail::einsum::false_for<Subscripts>,
-                "ctgrad::einsum<\"...\">(): the subscripts (in this error's context) name more than two operands");
+                "ctgrad::einsum<\"...\">(): the subscripts (spelled in this error's context) name more than two operands");
   static_assert(Problem != 3 || detail::einsum::false_for<Subscripts>,
-                "ctgrad::einsum<\"...\">(): the subscripts (in this error's context) give an operand or the result "
-                "more letters than ctgrad::max_rank");
+                "ctgrad::einsum<\"...\">(): the subscripts (spelled in this error's context) give an operand or the "
+                "result more letters than ctgrad::max_rank");
   static_assert(Problem != 4 || detail::einsum::false_for<Subscripts>,
-                "ctgrad::einsum<\"...\">(): the subscripts (in this error's context) repeat a letter within one "
-                "operand (a diagonal), which ctgrad does not support");
+                "ctgrad::einsum<\"...\">(): the subscripts (spelled in this error's context) repeat a letter within "
+                "one operand (a diagonal), which ctgrad does not support");
   static_assert(Problem != 5 || detail::einsum::false_for<Subscripts>,
-                "ctgrad::einsum<\"...\">(): the subscripts (in this error's context) repeat a letter in the result");
+                "ctgrad::einsum<\"...\">(): the subscripts (spelled in this error's context) repeat a letter in the result");
   static_assert(Problem != 6 || detail::einsum::false_for<Subscripts>,
-                "ctgrad::einsum<\"...\">(): a letter of the result (after \"->\" in this error's context) is in no "
-                "operand");
+                "ctgrad::einsum<\"...\">(): a letter of the result (after \"->\" in the subscripts spelled in this "
+                "error's context) is in no operand");
   static_assert(Problem != 7 || detail::einsum::false_for<Subscripts>,
-                "ctgrad::einsum<\"...\">(): the subscripts (in this error's context) use \"...\", which ctgrad does "
-                "not support: name every axis");
+                "ctgrad::einsum<\"...\">(): the subscripts (spelled in this error's context) use \"...\", which "
+                "ctgrad does not support: name every axis");
 };
 
 /// Error: the subscripts name another number of operands than einsum was given.
-template <fixed_string Subscripts, std::size_t Named, std::size_t Given>
+template <class Subscripts, std::size_t Named, std::size_t Given>
 struct einsum_subscripts_name_another_number_of_operands {
-  static_assert(detail::einsum::false_for<Subscripts, Named, Given>,
-                "ctgrad::einsum<\"...\">(operands...): the subscripts (in this error's context, "
-                "'einsum_subscripts_name_another_number_of_operands<subscripts, named, given>') name another "
-                "number of operands than were given");
+  static_assert(detail::einsum::false_for<Subscripts>,
+                "ctgrad::einsum<\"...\">(operands...): the subscripts name another number of operands than were "
+                "given (this error's context: 'einsum_subscripts_name_another_number_of_operands<subscripts, named, "
+                "given>')");
 };
 
-/// Error: operand `Operand` (0 or 1; its name, for an input) has rank `Rank` but `Letters`
-/// letters in the subscripts.
-template <fixed_string Subscripts, std::size_t Operand, fixed_string Name, std::size_t Rank, std::size_t Letters>
+/// Error: operand `Operand` (0: a, 1: b; `Name` spells it, for an input) has rank `Rank` but
+/// `Letters` letters in the subscripts.
+template <class Subscripts, std::size_t Operand, class Name, std::size_t Rank, std::size_t Letters>
 struct einsum_operand_rank_differs_from_its_letters {
-  static_assert(detail::einsum::false_for<Subscripts, Operand, Rank, Letters>,
+  static_assert(detail::einsum::false_for<Subscripts, Name>,
                 "ctgrad::einsum<\"...\">(a, b): an operand's rank differs from the number of its letters; this "
                 "error's context, 'einsum_operand_rank_differs_from_its_letters<subscripts, operand (0: a, 1: b), "
                 "its name, its rank, its letters>', names it");
@@ -390,33 +399,13 @@ constexpr auto name_of() {
   if constexpr (is_input<E>::value) return E::name;
   else return fixed_string{"(an expression)"};
 }
-
-template <fixed_string Text, std::size_t K, class Operand, std::size_t Letters>
-constexpr bool check_rank() {
-  if constexpr (Operand::shape.rank != Letters) {
-    static_assert(sizeof(einsum_operand_rank_differs_from_its_letters<Text, K, name_of<Operand>(), Operand::shape.rank, Letters>) > 0);
-    return false;
-  } else {
-    return true;
-  }
-}
-template <fixed_string Text, parsed P, class... A, std::size_t... K>
-constexpr bool check_ranks(std::index_sequence<K...>) {
-  return (detail::einsum::check_rank<Text, K, std::tuple_element_t<K, std::tuple<A...>>, P.s.rank[K]>() && ...);
-}
-
-template <fixed_string Text, class... A>
-constexpr bool check() {
-  constexpr parsed p = detail::einsum::parse(Text.view());
-  if constexpr (p.error != problem::none) {
-    static_assert(sizeof(einsum_subscripts_are_malformed<Text, static_cast<std::size_t>(p.error)>) > 0);
-    return false;
-  } else if constexpr (p.s.operands != sizeof...(A)) {
-    static_assert(sizeof(einsum_subscripts_name_another_number_of_operands<Text, p.s.operands, sizeof...(A)>) > 0);
-    return false;
-  } else {
-    return detail::einsum::check_ranks<Text, p, A...>(std::index_sequence_for<A...>{});
-  }
+/// The first operand whose rank is not its number of letters (sizeof...(A) when none is).
+template <parsed P, class... A>
+constexpr std::size_t first_wrong_rank() {
+  constexpr std::array<std::size_t, sizeof...(A) + 1> ranks{A::shape.rank..., 0};
+  for (std::size_t k = 0; k < sizeof...(A); ++k)
+    if (ranks[k] != P.s.rank[k]) return k;
+  return sizeof...(A);
 }
 }  // namespace detail::einsum
 
@@ -424,11 +413,21 @@ constexpr bool check() {
 /// header), one or two operands.
 template <fixed_string Subscripts, Expression... A>
 constexpr auto einsum(A... a) {
-  if constexpr (detail::einsum::check<Subscripts, A...>()) {
-    constexpr subscripts s = detail::einsum::parse(Subscripts.view()).s;
-    return ctgrad::make_node<einsum_op<s>>(a...);
-  } else {
+  constexpr detail::einsum::parsed p = detail::einsum::parse(Subscripts.view());
+  using text = detail::einsum::spelled_t<Subscripts>;
+  if constexpr (p.error != detail::einsum::problem::none) {
+    static_assert(sizeof(einsum_subscripts_are_malformed<text, static_cast<std::size_t>(p.error)>) > 0);
     return detail::not_an_operation<einsum_op<subscripts{}>>{};
+  } else if constexpr (p.s.operands != sizeof...(A)) {
+    static_assert(sizeof(einsum_subscripts_name_another_number_of_operands<text, p.s.operands, sizeof...(A)>) > 0);
+    return detail::not_an_operation<einsum_op<subscripts{}>>{};
+  } else if constexpr (constexpr std::size_t k = detail::einsum::first_wrong_rank<p, A...>(); k < sizeof...(A)) {
+    using operand = std::tuple_element_t<k, std::tuple<A...>>;
+    static_assert(sizeof(einsum_operand_rank_differs_from_its_letters<text, k, detail::einsum::spelled_t<detail::einsum::name_of<operand>()>,
+                                                                      operand::shape.rank, p.s.rank[k]>) > 0);
+    return detail::not_an_operation<einsum_op<subscripts{}>>{};
+  } else {
+    return ctgrad::make_node<einsum_op<p.s>>(a...);
   }
 }
 
