@@ -54,7 +54,7 @@ endfunction()
 
 function(expect_installed where)
   foreach(f include/ctgrad.hpp lib/cmake/ctgrad/ctgradConfig.cmake lib/cmake/ctgrad/ctgradConfigVersion.cmake
-            lib/cmake/ctgrad/ctgradTargets.cmake)
+            lib/cmake/ctgrad/ctgradTargets.cmake lib/cmake/ctgrad/ctgrad_blas.cmake)
     if(NOT EXISTS "${where}/${f}")
       message(FATAL_ERROR "[package_consumer] ${where}/${f} was not installed")
     endif()
@@ -97,6 +97,13 @@ if(exe STREQUAL "")
   message(FATAL_ERROR "[package_consumer] consumer executable not found in ${cbuild}")
 endif()
 run_step("run consumer" "${exe}")
+# With a BLAS here, the installed package defines ctgrad::blas and the consumer links it too.
+get_filename_component(_exe_dir "${exe}" DIRECTORY)
+if(EXISTS "${_exe_dir}/consumer_blas" OR EXISTS "${_exe_dir}/consumer_blas.exe")
+  run_step("run consumer_blas" "${_exe_dir}/consumer_blas")
+else()
+  message(STATUS "[package_consumer] no BLAS found: ctgrad::blas not checked")
+endif()
 
 # 2) Tools ON (the top-level default), installed right after configure: the headers and package
 #    files go in; the tool, not built, is skipped with a message instead of failing the install.
