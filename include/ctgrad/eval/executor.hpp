@@ -86,8 +86,25 @@ struct executor {
   // integers: a variable template member (precise<L>, source_of<L, I>, ...) is a variable per
   // loop and node whose mangled name holds the executor's (every node), which GCC computes for
   // each (about 3 ms each at 800 nodes); a function of integers is one function.
+  //
+  // A loop over whole data that reads a statistic held in the accumulator type computes in it
+  // too: a per-feature coefficient need not fit the data type even when the result does (batch
+  // norm's dx for float data of standard deviation s multiplies the deviation, of order s, by a
+  // coefficient of order 1/s^2: 1e-44 for s = 1e22, below float's range, while dx, of order
+  // 1/s, is in it).
   static constexpr bool precise(std::uint32_t l) {
-    return !sched.loops[l].copy && (nodes::info[sched.loops[l].domain].shape.unit_mask != 0 || sums_only(l));
+    return !sched.loops[l].copy &&
+           (nodes::info[sched.loops[l].domain].shape.unit_mask != 0 || sums_only(l) || reads_acc(l));
+  }
+  /// True when loop l reads a node whose values exist in the accumulator type (see has_acc).
+  static constexpr bool reads_acc(std::uint32_t l) {
+    if constexpr (std::is_same_v<A, T>) {
+      return false;
+    } else {
+      for (std::size_t k = 0; k < leaf_count(l); ++k)
+        if (has_acc[leaf_v(l, k)]) return true;
+      return false;
+    }
   }
   /// True when every member of loop l is a sum: what it sums is computed in the accumulator type.
   static constexpr bool sums_only(std::uint32_t l) {

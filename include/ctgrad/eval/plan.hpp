@@ -15,8 +15,9 @@
 // multiplied once per feature (eval/hoist.hpp).
 // Float data: sums, the loops that compute what is summed, and loops over statistics (domains
 // with an axis of extent 1) compute in double (the accumulator type), so that a mean or a
-// deviation stored between passes keeps its precision; the other loops over whole data compute
-// in float.
+// deviation stored between passes keeps its precision; so do loops over whole data that read
+// such a statistic (a per-feature coefficient may be outside float's range while the result is
+// not); the other loops over whole data compute in float.
 // Run-time extents are checked for every node before anything is computed or written; a
 // mismatch throws ctgrad::shape_error naming the inputs, axes and extents.
 //
