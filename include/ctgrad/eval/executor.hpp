@@ -45,6 +45,8 @@ struct executor_tables;
 template <class... Ns>
 struct executor_tables<type_list<Ns...>> {
   static constexpr std::array<std::uint32_t, sizeof...(Ns)> count_axes{flat::count_axes_of<Ns>::value...};
+  /// The operands every node divides by (op_traits::divisor_operands), as bit masks.
+  static constexpr std::array<std::uint32_t, sizeof...(Ns)> divisors{flat::divisor_operands_of<Ns>::value...};
   /// The identity of every reduction (where its accumulators start; 0 for the other nodes).
   static constexpr std::array<double, sizeof...(Ns)> identities{flat::identity_of<Ns>::value...};
   /// The value of every constant node (zero for the other nodes).
@@ -216,7 +218,7 @@ struct executor {
         std::size_t c = 1;
         for (std::size_t a = 0; a < max_rank; ++a)
           if ((count_axes[i] >> a) & 1U) c *= shape(n.shape_child)[a].n;
-        data[i].scalar = static_cast<T>(c);
+        data[i].scalar = static_cast<A>(c);  // exact up to 2^53 (float counts were exact up to 2^24 only)
       } else if (n.k == kind::reduction) {
         const extent* in = shape(n.child[0]);
         const std::size_t r = nodes::info[n.child[0]].shape.rank;
@@ -227,6 +229,7 @@ struct executor {
           const int from = n.from_axis[a];
           out[a] = from < 0 ? extent{} : in[static_cast<std::size_t>(from)];
         }
+        check_index_map(i);
       } else if (n.k == kind::broadcast) {
         const extent* ref = shape(n.shape_child);
         for (std::size_t a = 0; a < R; ++a) out[a] = ref[a];
@@ -239,6 +242,42 @@ struct executor {
         for (std::size_t c = 0; c < n.arity; ++c) merge(i, n.child[c], out, found);
       }
       flat::set_strides(out, stride(i), R);
+      if (divisors[i] != 0) check_divisors(i);
+    }
+  }
+
+  static constexpr const auto& divisors = executor_tables<Order>::divisors;
+
+  /// An index map (first<0>(x): element 0 along axis 0) reads elements of its operand that must
+  /// exist: with an operand axis of extent 0 and a result that is not empty, it would read out
+  /// of bounds.
+  void check_index_map(std::size_t i) const {
+    const std::uint32_t c = nodes::info[i].child[0];
+    if (element_count(i) == 0 || element_count(c) != 0) return;
+    const extent* in = shape(c);
+    for (std::size_t a = 0; a < nodes::info[c].shape.rank; ++a)
+      if (in[a].n == 0)
+        throw shape_error(fmt::format("ctgrad: `{}` reads element 0 along an axis with no elements: {}",
+                                      flat::render(texts, static_cast<std::uint32_t>(i)), describe(in[a])));
+  }
+  /// A division by a count over no elements (the mean or variance over an empty axis) is an
+  /// error of the run: 0 / 0 would be NaN, which a caller reading means should not have to test.
+  void check_divisors(std::size_t i) const {
+    const planning::node_info& n = nodes::info[i];
+    for (std::uint32_t k = 0; k < n.arity; ++k) {
+      const std::uint32_t c = n.child[k];
+      if (((divisors[i] >> k) & 1U) == 0 || nodes::info[c].k != kind::count || data[c].scalar != 0) continue;
+      const extent* in = shape(nodes::info[c].shape_child);
+      std::string empty;
+      for (std::size_t a = 0; a < max_rank; ++a)
+        if (((count_axes[c] >> a) & 1U) != 0 && in[a].n == 0) {
+          empty = describe(in[a]);
+          break;
+        }
+      throw shape_error(fmt::format("ctgrad: `{}` divides by `{}`, the number of elements along the reduced axes, "
+                                    "which is 0 ({}): a mean or variance over no elements is undefined",
+                                    flat::render(texts, static_cast<std::uint32_t>(i)),
+                                    flat::render(texts, c), empty));
     }
   }
 
@@ -282,7 +321,7 @@ struct executor {
   leaf_source source_of_leaf(std::uint32_t i) const {
     switch (nodes::info[i].k) {
       case kind::constant: return {nullptr, executor_tables<Order>::constants[i].template as<T>()};
-      case kind::count: return {nullptr, data[i].scalar};
+      case kind::count: return {nullptr, static_cast<T>(data[i].scalar)};
       case kind::input: return {data[i].input, T{}};
       default: return {data[i].storage.data(), T{}};
     }
