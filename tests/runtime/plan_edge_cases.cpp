@@ -98,7 +98,6 @@ TEST_CASE("batch norm of a batch of 0 rows throws shape_error and writes nothing
   CHECK_THROWS_WITH(ctgrad::evaluate_into(ctgrad::exprs(ctgrad::get<1>(grads), ctgrad::get<2>(grads)),
                                           std::tuple{ctgrad::view<double, 1>(dg.data(), {n}), ctgrad::view<double, 1>(db.data(), {n})},
                                           ctgrad::bind(x, ctgrad::view<const double, 2>(none.data(), {0, n})),
-                                          ctgrad::bind(gamma_, ctgrad::view<const double, 1>(gs.data(), {n})),
                                           ctgrad::bind(eps, 1e-5), ctgrad::bind(dy, ctgrad::view<const double, 2>(none.data(), {0, n}))),
                     Catch::Contains("extent 0"));
   CHECK(dg == std::vector<double>(n, -7));

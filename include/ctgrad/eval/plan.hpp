@@ -117,6 +117,7 @@ class plan {
     static_assert(sizeof...(Vs) == sizeof...(Es), "ctgrad::plan::run(): one output view per expression");
     static_assert(((Es::shape.rank == Vs::rank) && ...), "ctgrad::plan::run(): an output view has the wrong rank");
     detail::check_bindings<Bs...>();
+    check_all_used<Bs...>();
     const detail::in_use_flag::guard busy(in_use_, "run()");
     prepare(bindings...);
     check_extents(outs, std::index_sequence_for<Es...>{});
@@ -128,6 +129,7 @@ class plan {
   template <class... Bs>
   auto operator()(const Bs&... bindings) {
     detail::check_bindings<Bs...>();
+    check_all_used<Bs...>();
     const detail::in_use_flag::guard busy(in_use_, "operator()");
     prepare(bindings...);
     std::tuple<tensor<T, Es::shape.rank>...> results = make_results(std::index_sequence_for<Es...>{});
@@ -161,6 +163,20 @@ class plan {
   }
 
  private:
+  /// Every binding names an input of the expressions: a misspelled or left-over binding does
+  /// not compile, and the error spells its name and the inputs that are used.
+  template <class... Bs>
+  static constexpr void check_all_used() {
+    if constexpr ((is_binding<Bs>::value && ...)) (check_used<Bs>(std::make_index_sequence<state_t::input_count>{}), ...);
+  }
+  template <class B, std::size_t... K>
+  static constexpr void check_used(std::index_sequence<K...>) {
+    using nodes = typename state_t::nodes;
+    if constexpr (!B::may_be_unused && !((nodes::template type<state_t::input_places[K]>::name == B::name) || ...))
+      static_assert(sizeof(binding_names_no_input_of_the_expressions<
+                           detail::spelled_t<B::name>, detail::spelled_t<nodes::template type<state_t::input_places[K]>::name>...>) > 0);
+  }
+
   template <std::size_t... K>
   std::tuple<tensor<T, Es::shape.rank>...> make_results(std::index_sequence<K...>) const {
     return {tensor<T, Es::shape.rank>(state_.template extents_of_output<Es::shape.rank>(K))...};
