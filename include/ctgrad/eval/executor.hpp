@@ -79,6 +79,26 @@ struct executor {
   const std::size_t* stride(std::size_t i) const { return strides.data() + rank_offset[i]; }
   std::size_t element_count(std::size_t i) const { return flat::element_count(shape(i), nodes::info[i].shape.rank); }
 
+  // The loops' leaves and members, and has_acc, first: precise() below reads them (Clang
+  // looks them up when it evaluates precise(), before members declared after it exist).
+  static constexpr std::size_t loop_count = sched.loop_count;
+  static constexpr auto member_lists = fused::make_lists<loop_count, fused::count_items(nodes::info, sched, false)>(
+      nodes::info, sched, false);
+  static constexpr auto leaf_lists = fused::make_lists<loop_count, fused::count_items(nodes::info, sched, true)>(
+      nodes::info, sched, true);
+  /// Leaf k and member k of loop l, their numbers, and the position of node i among the leaves.
+  static constexpr std::uint32_t leaf_v(std::uint32_t l, std::size_t k) { return leaf_lists.item[leaf_lists.offset[l] + k]; }
+  static constexpr std::uint32_t member_v(std::uint32_t l, std::size_t k) {
+    return member_lists.item[member_lists.offset[l] + k];
+  }
+  static constexpr std::size_t leaf_count(std::uint32_t l) { return leaf_lists.offset[l + 1] - leaf_lists.offset[l]; }
+  static constexpr std::size_t member_count(std::uint32_t l) { return member_lists.offset[l + 1] - member_lists.offset[l]; }
+  static constexpr std::size_t leaf_position(std::uint32_t l, std::uint32_t i) {
+    return fused::position_in(leaf_lists.item, leaf_lists.offset[l], leaf_lists.offset[l + 1], i);
+  }
+  /// Nodes whose values exist in the accumulator type: sums, and buffers of loops over
+  /// statistics (flat::acc_table).
+  static constexpr std::array<bool, size> has_acc = flat::acc_table(nodes::info, sched);
   /// A loop over a domain with an axis of extent 1 (per-feature or per-sample statistics, from
   /// sums) computes in the accumulator type: that is where means and variances are combined,
   /// and where rounding sums to float first would lose what accumulating in double kept.
@@ -124,8 +144,6 @@ struct executor {
   }
   template <std::uint32_t L>
   using compute_t = std::conditional_t<precise(L), A, T>;
-  /// Nodes whose values exist in the accumulator type: sums, and buffers of precise loops.
-  static constexpr std::array<bool, size> has_acc = flat::acc_table(nodes::info, sched);
   /// How loop l reads leaf i: through a pointer to its values, precise where it has them and l
   /// is precise, or (a count) by value.
   static constexpr fused::source source_of(std::uint32_t l, std::uint32_t i) {
@@ -137,21 +155,6 @@ struct executor {
   /// Stride of node i along the innermost axis of a loop: 1, or 0 where it is broadcast.
   static constexpr std::size_t inner_stride_at(std::uint32_t i) {
     return (nodes::info[i].shape.rank == 0 || nodes::info[i].shape.is_unit(nodes::info[i].shape.rank - 1)) ? 0 : 1;
-  }
-  static constexpr std::size_t loop_count = sched.loop_count;
-  static constexpr auto member_lists = fused::make_lists<loop_count, fused::count_items(nodes::info, sched, false)>(
-      nodes::info, sched, false);
-  static constexpr auto leaf_lists = fused::make_lists<loop_count, fused::count_items(nodes::info, sched, true)>(
-      nodes::info, sched, true);
-  /// Leaf k and member k of loop l, their numbers, and the position of node i among the leaves.
-  static constexpr std::uint32_t leaf_v(std::uint32_t l, std::size_t k) { return leaf_lists.item[leaf_lists.offset[l] + k]; }
-  static constexpr std::uint32_t member_v(std::uint32_t l, std::size_t k) {
-    return member_lists.item[member_lists.offset[l] + k];
-  }
-  static constexpr std::size_t leaf_count(std::uint32_t l) { return leaf_lists.offset[l + 1] - leaf_lists.offset[l]; }
-  static constexpr std::size_t member_count(std::uint32_t l) { return member_lists.offset[l + 1] - member_lists.offset[l]; }
-  static constexpr std::size_t leaf_position(std::uint32_t l, std::uint32_t i) {
-    return fused::position_in(leaf_lists.item, leaf_lists.offset[l], leaf_lists.offset[l + 1], i);
   }
   /// How many requested expressions are node i, and the position of the k-th.
   static constexpr std::size_t output_count(std::uint32_t i) { return fused::count_of(plan::outputs, i); }
