@@ -91,15 +91,25 @@ struct executor {
       nodes::info, sched, false);
   static constexpr auto leaf_lists = fused::make_lists<loop_count, fused::count_items(nodes::info, sched, true)>(
       nodes::info, sched, true);
+  /// A loop number with this bit set names the loop's narrow variant (see narrowable): the
+  /// functions below take loop numbers with it and mask it off, but for precise().
+  static constexpr std::uint32_t narrow_bit = std::uint32_t{1} << 31;
+  static constexpr std::uint32_t loop_of(std::uint32_t l) { return l & ~narrow_bit; }
   /// Leaf k and member k of loop l, their numbers, and the position of node i among the leaves.
-  static constexpr std::uint32_t leaf_v(std::uint32_t l, std::size_t k) { return leaf_lists.item[leaf_lists.offset[l] + k]; }
-  static constexpr std::uint32_t member_v(std::uint32_t l, std::size_t k) {
-    return member_lists.item[member_lists.offset[l] + k];
+  static constexpr std::uint32_t leaf_v(std::uint32_t l, std::size_t k) {
+    return leaf_lists.item[leaf_lists.offset[loop_of(l)] + k];
   }
-  static constexpr std::size_t leaf_count(std::uint32_t l) { return leaf_lists.offset[l + 1] - leaf_lists.offset[l]; }
-  static constexpr std::size_t member_count(std::uint32_t l) { return member_lists.offset[l + 1] - member_lists.offset[l]; }
+  static constexpr std::uint32_t member_v(std::uint32_t l, std::size_t k) {
+    return member_lists.item[member_lists.offset[loop_of(l)] + k];
+  }
+  static constexpr std::size_t leaf_count(std::uint32_t l) {
+    return leaf_lists.offset[loop_of(l) + 1] - leaf_lists.offset[loop_of(l)];
+  }
+  static constexpr std::size_t member_count(std::uint32_t l) {
+    return member_lists.offset[loop_of(l) + 1] - member_lists.offset[loop_of(l)];
+  }
   static constexpr std::size_t leaf_position(std::uint32_t l, std::uint32_t i) {
-    return fused::position_in(leaf_lists.item, leaf_lists.offset[l], leaf_lists.offset[l + 1], i);
+    return fused::position_in(leaf_lists.item, leaf_lists.offset[loop_of(l)], leaf_lists.offset[loop_of(l) + 1], i);
   }
   /// Nodes whose values exist in the accumulator type: sums, and buffers of loops over
   /// statistics (flat::acc_table).
@@ -119,9 +129,32 @@ struct executor {
   // norm's dx for float data of standard deviation s multiplies the deviation, of order s, by a
   // coefficient of order 1/s^2: 1e-44 for s = 1e22, below float's range, while dx, of order
   // 1/s, is in it).
+  //
+  // Computing such a loop in double costs batch norm 10-20 % (docs/performance.md), for data of
+  // ordinary scale as well: such a loop is therefore `narrowable`, compiled twice, and each run
+  // picks the variant in the data type (reading the statistics' rounded copies) when every
+  // statistic it reads lies in [2^-60, 2^60] or is 0 (fits_data_type), the one in double otherwise.
   static constexpr bool precise(std::uint32_t l) {
-    return !sched.loops[l].copy &&
-           (nodes::info[sched.loops[l].domain].shape.unit_mask != 0 || sums_only(l) || reads_acc(l));
+    if ((l & narrow_bit) != 0) return false;
+    return !sched.loops[l].copy && (wide_domain(l) || reads_acc(l));
+  }
+  static constexpr bool wide_domain(std::uint32_t l) {
+    return nodes::info[sched.loops[l].domain].shape.unit_mask != 0 || sums_only(l);
+  }
+  /// True for a loop over whole data that computes in double only because it reads statistics.
+  static constexpr bool narrowable(std::uint32_t l) { return !sched.loops[l].copy && !wide_domain(l) && reads_acc(l); }
+  /// True when every statistic loop l reads in the accumulator type has a value of magnitude in
+  /// [2^-60, 2^60] or 0: computed in the data type, the loop then loses nothing to range.
+  bool fits_data_type(std::uint32_t l) const {
+    for (std::size_t k = 0; k < leaf_count(l); ++k) {
+      const std::uint32_t i = leaf_v(l, k);
+      if (!has_acc[i]) continue;
+      for (const A v : data[i].acc) {
+        const A a = v < 0 ? -v : v;
+        if (!(a == 0 || (a >= A(0x1p-60) && a <= A(0x1p60)))) return false;
+      }
+    }
+    return true;
   }
   /// True when loop l reads a node whose values exist in the accumulator type (see has_acc).
   static constexpr bool reads_acc(std::uint32_t l) {
@@ -135,6 +168,7 @@ struct executor {
   }
   /// True when every member of loop l is a sum: what it sums is computed in the accumulator type.
   static constexpr bool sums_only(std::uint32_t l) {
+    l = loop_of(l);
     for (std::uint32_t i = 0; i < size; ++i)
       if (sched.member[i] && sched.loop[i] == l && nodes::info[i].k != kind::reduction) return false;
     return true;
@@ -143,7 +177,7 @@ struct executor {
   static constexpr bool loads_first(std::uint32_t l) {
     for (std::size_t k = 0; k < leaf_count(l); ++k) {
       const std::uint32_t i = leaf_v(l, k);
-      if (sched.member[i] && sched.loop[i] == l) return false;
+      if (sched.member[i] && sched.loop[i] == loop_of(l)) return false;
     }
     return true;
   }
@@ -385,8 +419,11 @@ struct executor {
   template <class Outs, std::size_t... L>
   void run_loops(const Outs& outs, std::index_sequence<L...>) {
     ((sched.loops[L].copy ? run_step(sched.loops[L].domain)
-                          : fused::run_fused(typename fused::loop_ref_of<executor, static_cast<std::uint32_t>(L), Outs>::type{}, data.data(),
-                                             shapes.data(), strides.data(), outs, team.get(), parallel_threshold, bytes)),
+      : narrowable(L) && fits_data_type(L)
+          ? fused::run_fused(typename fused::narrow_loop_ref_of<executor, static_cast<std::uint32_t>(L), Outs, narrowable(L)>::type{},
+                             data.data(), shapes.data(), strides.data(), outs, team.get(), parallel_threshold, bytes)
+          : fused::run_fused(typename fused::loop_ref_of<executor, static_cast<std::uint32_t>(L), Outs>::type{}, data.data(),
+                             shapes.data(), strides.data(), outs, team.get(), parallel_threshold, bytes)),
      ...);
   }
   // Copies through index maps and the results no loop writes are run-time loops over places,

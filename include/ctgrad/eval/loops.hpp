@@ -413,13 +413,13 @@ struct loop_ref_of;
 template <class X, std::uint32_t L, class Outs, std::size_t... KL, std::size_t... KM>
 struct loop_ref_of<X, L, Outs, std::index_sequence<KL...>, std::index_sequence<KM...>> {
   static constexpr const auto& info = X::nodes::info;
-  static constexpr std::uint32_t D = X::sched.loops[L].domain;
+  static constexpr std::uint32_t D = X::sched.loops[X::loop_of(L)].domain;
   using kernel_t = kernel<typename X::value_type, compute_type<X, L>, info[D].shape.rank,
                           rows<rk<KL, leaf_pointer_type<X, L, X::leaf_v(L, KL)>>...>,
                           type_list<typename member_of<X, L, KM>::type...>, typename out_pointers<Outs>::type,
                           X::loads_first(L)>;
   using type = std::conditional_t<
-      X::sched.loops[L].copy, no_loop,
+      X::sched.loops[X::loop_of(L)].copy, no_loop,
       loop_ref<kernel_t, X::rank_offset[D],
                type_list<leaf_ref<KL, X::leaf_v(L, KL), X::rank_offset[X::leaf_v(L, KL)], info[X::leaf_v(L, KL)].shape.rank,
                                   info[X::leaf_v(L, KL)].shape.unit_mask, X::source_of(L, X::leaf_v(L, KL)),
@@ -429,6 +429,17 @@ struct loop_ref_of<X, L, Outs, std::index_sequence<KL...>, std::index_sequence<K
                                     info[X::member_v(L, KM)].k == planning::kind::reduction,
                                     X::sched.buffer[X::member_v(L, KM)], X::output_count(X::member_v(L, KM)),
                                     typename member_of<X, L, KM>::type>...>>>;
+};
+
+/// The variant of loop L computing in the data type (X::narrowable), or no loop for a loop that
+/// has none (so that nothing is instantiated for it).
+template <class X, std::uint32_t L, class Outs, bool Narrowable>
+struct narrow_loop_ref_of {
+  using type = no_loop;
+};
+template <class X, std::uint32_t L, class Outs>
+struct narrow_loop_ref_of<X, L, Outs, true> {
+  using type = typename loop_ref_of<X, L | X::narrow_bit, Outs>::type;
 };
 
 }  // namespace fused
