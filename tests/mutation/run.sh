@@ -35,8 +35,10 @@ PRISTINE="$SCRATCH/pristine"
 mkdir -p "$SCRATCH"
 rm -rf "$SRC" "$PRISTINE"
 mkdir -p "$SRC" "$PRISTINE"
-# tracked files as they are in the work tree
-(cd "$ROOT" && git ls-files -z | xargs -0 tar -cf -) | tar -xf - -C "$SRC"
+# tracked files as they are in the work tree, stamped with the time of the copy (tar -m): a
+# build tree kept from an earlier run may hold objects built from a mutated header, newer than
+# the work tree's copy of that header, which ninja would otherwise take as up to date
+(cd "$ROOT" && git ls-files -z | xargs -0 tar -cf -) | tar -xmf - -C "$SRC"
 (cd "$ROOT" && git ls-files -z | xargs -0 tar -cf -) | tar -xf - -C "$PRISTINE"
 
 cmake_args=(-S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release)

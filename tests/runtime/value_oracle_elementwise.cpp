@@ -1,5 +1,6 @@
 // Value oracle, elementwise part: the forward value of every elementwise primitive (+ - * /,
-// negation, square, sqrt, rsqrt, exp, log, tanh, pow<N>, stop_gradient) and of broadcasting,
+// negation, square, sqrt, rsqrt, exp, log, tanh, pow<N>, stop_gradient, log1p, expm1, sigmoid,
+// softplus, abs, sign, relu, the comparisons, where, maximum, minimum) and of broadcasting,
 // in float and double, against <cmath> and plain arithmetic on the same values. Every finite-
 // difference test differentiates ctgrad's own forward pass, so only a test like this one shows
 // that the forward pass computes the right function.
@@ -13,6 +14,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include <ctgrad.hpp>
@@ -87,6 +89,53 @@ void unary_functions() {
   check_unary<T>(ctgrad::stop_gradient(a), [](ld x) { return x; }, 0, "stop_gradient");
 }
 
+// The smooth functions added with the piecewise ones. Their references are the definitions
+// evaluated in long double (log1pl and expm1l for the two whose point is accuracy near 0);
+// ctgrad computes float data in double, so a float result is one rounding away, while a
+// double result is a few operations away (sigmoid: exp, an addition, a division).
+template <class T>
+constexpr std::uint64_t few = sizeof(T) == 4 ? 1 : 4;
+
+template <class T>
+void smooth_functions() {
+  check_unary<T>(ctgrad::log1p(a), [](ld x) { return std::log1p(x); }, few<T>, "log1p");
+  check_unary<T>(ctgrad::expm1(a), [](ld x) { return std::expm1(x); }, few<T>, "expm1");
+  check_unary<T>(ctgrad::sigmoid(a), [](ld x) { return 1.0L / (1.0L + std::exp(-x)); }, few<T>, "sigmoid");
+  // log(1 + e^x) does not overflow in long double below 11000; above it, it is x to far below
+  // an ulp
+  check_unary<T>(ctgrad::softplus(a), [](ld x) { return x > 11000 ? x : std::log1p(std::exp(x)); }, few<T>, "softplus");
+}
+
+// Piecewise functions are exact: 0 ulps (+0 and -0 count as equal; NaN as NaN).
+template <class T>
+void piecewise_unary() {
+  const ld nan = std::numeric_limits<ld>::quiet_NaN();
+  check_unary<T>(ctgrad::abs(a), [](ld x) { return std::fabs(x); }, 0, "abs");
+  check_unary<T>(ctgrad::sign(a), [&](ld x) { return std::isnan(x) ? nan : ld((x > 0) - (x < 0)); }, 0, "sign");
+  check_unary<T>(ctgrad::relu(a), [&](ld x) { return std::isnan(x) ? nan : (x > 0 ? x : 0.0L); }, 0, "relu");
+  check_unary<T>(ctgrad::relu(-a), [&](ld x) { return std::isnan(x) ? nan : (-x > 0 ? -x : 0.0L); }, 0, "relu(-a)");
+}
+
+template <class T>
+void piecewise_binary() {
+  const ld nan = std::numeric_limits<ld>::quiet_NaN();
+  const auto bracket = [](bool c) { return c ? 1.0L : 0.0L; };
+  check_binary<T>(ctgrad::greater(a, b), [&](ld x, ld y) { return bracket(x > y); }, 0, "greater");
+  check_binary<T>(ctgrad::less(a, b), [&](ld x, ld y) { return bracket(x < y); }, 0, "less");
+  check_binary<T>(ctgrad::greater_equal(a, b), [&](ld x, ld y) { return bracket(x >= y); }, 0, "greater_equal");
+  check_binary<T>(ctgrad::less_equal(a, b), [&](ld x, ld y) { return bracket(x <= y); }, 0, "less_equal");
+  check_binary<T>(ctgrad::equal(a, b), [&](ld x, ld y) { return bracket(x == y); }, 0, "equal");
+  // NaN in either operand gives NaN (std::fmax would return the other operand)
+  const auto nan_or = [&](ld x, ld y, ld r) { return std::isnan(x) || std::isnan(y) ? nan : r; };
+  check_binary<T>(ctgrad::maximum(a, b), [&](ld x, ld y) { return nan_or(x, y, std::fmax(x, y)); }, 0, "maximum");
+  check_binary<T>(ctgrad::minimum(a, b), [&](ld x, ld y) { return nan_or(x, y, std::fmin(x, y)); }, 0, "minimum");
+  // where(c, x, y): x where c != 0 (NaN is != 0), else y; the branches are different
+  // expressions, so a swap shows
+  check_binary<T>(ctgrad::where(a, b, ctgrad::constant<7>), [](ld x, ld y) { return x != 0 ? y : 7.0L; }, 0, "where(a, b, 7)");
+  check_binary<T>(ctgrad::where(ctgrad::less(a, b), -a, b * ctgrad::constant<2>),
+                  [](ld x, ld y) { return x < y ? -x : 2 * y; }, 0, "where(a < b, -a, 2 b)");
+}
+
 template <class T>
 void integer_powers() {
   // N multiplications (and a division for N < 0), each rounded: |N| + 1 ulps.
@@ -131,6 +180,19 @@ void constants() {
 
 TEMPLATE_TEST_CASE("unary primitives evaluate to <cmath>'s values, edges included", "[oracle][values]", float, double) {
   unary_functions<TestType>();
+}
+
+TEMPLATE_TEST_CASE("log1p, expm1, sigmoid and softplus evaluate to their long double definitions, edges included",
+                   "[oracle][values]", float, double) {
+  smooth_functions<TestType>();
+}
+
+TEMPLATE_TEST_CASE("abs, sign and relu evaluate exactly, NaN included", "[oracle][values]", float, double) {
+  piecewise_unary<TestType>();
+}
+
+TEMPLATE_TEST_CASE("comparisons, where, maximum and minimum on every pair of edge values", "[oracle][values]", float, double) {
+  piecewise_binary<TestType>();
 }
 
 TEMPLATE_TEST_CASE("integer powers evaluate to std::pow's values", "[oracle][values]", float, double) {
