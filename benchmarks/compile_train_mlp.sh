@@ -41,7 +41,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 for ((r = 0; r < repeat; ++r)); do
   one "$root/examples/train_mlp.cpp" "-lopenblas -lz -lfmt" >>"$work/train"
   "$work/a.out" --help >/dev/null || { echo "compile_train_mlp.sh: the compiled train_mlp failed" >&2; exit 1; }
-  one "$root/examples/batch_norm.cpp" "-lfmt" >>"$work/bn"
+  one "$root/examples/batch_norm.cpp" "-lopenblas -lfmt" >>"$work/bn"
 done
 col() { cut -d' ' -f"$2" "$work/$1" | median; }
 echo "Compiler: $("$cxx" --version | head -n 1); -std=c++20 -O3 -g0; median of $repeat; $(nproc) CPU(s), load $(cut -d' ' -f1-3 /proc/loadavg)"
