@@ -37,6 +37,7 @@ file(WRITE "${WORK}/corrupt/train-images-idx3-ubyte.gz" "ab")
 expect_usage_error("truncated images file" "train-images-idx3-ubyte.gz: the file ends early, while reading the magic number"
   --data "${WORK}/corrupt" --epochs 1)
 expect_usage_error("bad --bn" "--bn: maybe not in" --bn maybe)
+expect_usage_error("negative --lr" "--lr must be a positive finite number, not -1" --lr -1)
 
 if(NOT EXISTS "${DATA}/train-images-idx3-ubyte.gz")
   message(FATAL_ERROR "train_mlp_check.cmake: ${DATA}/train-images-idx3-ubyte.gz is missing: install the Debian package "

@@ -445,7 +445,7 @@ int run(int argc, char** argv) {
   CLI::App app{"Trains an MLP 784-256-256-10 on Fashion-MNIST with ctgrad (SGD with momentum 0.9, batches of 128).", "train_mlp"};
   app.add_option("--epochs", opt.epochs, "number of epochs (default 10)")->check(CLI::Range(1, 100000));
   app.add_option("--bn", opt.bn, "batch norm after each hidden linear layer: on or off (default off)")->check(CLI::IsMember({"on", "off"}));
-  app.add_option("--lr", opt.lr, "learning rate (default 0.01)")->check(CLI::PositiveNumber);
+  app.add_option("--lr", opt.lr, "learning rate, a positive number (default 0.01)");
   app.add_option("--seed", opt.seed, "seed of the initialization and the shuffling (default 1)");
   app.add_option("--momentum-convention", opt.convention,
                  "batch norm running estimates: reference (running = 0.9 running + 0.1 batch, biased variance; default) or "
@@ -464,6 +464,8 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     throw usage_error(fmt::format("train_mlp: {}\nrun with --help for usage", e.what()));
   }
+  if (!(opt.lr > 0 && std::isfinite(opt.lr)))
+    throw usage_error(fmt::format("train_mlp: --lr must be a positive finite number, not {}\nrun with --help for usage", opt.lr));
   if (opt.bn == "off") return train<false>(opt, ctgrad::nn::reference_momentum<>{});
   if (opt.convention == "pytorch") return train<true>(opt, ctgrad::nn::pytorch_momentum<>{});
   return train<true>(opt, ctgrad::nn::reference_momentum<>{});
