@@ -13,7 +13,9 @@ ctgrad_ensure_deps() {
     local arg
     for arg in "$@"; do
         case "$arg" in
-            clang|--clang) pkgs+=(clang-14) ;;
+            # libclang-rt-14-dev: the sanitizer and libFuzzer runtimes (a recommendation of
+            # clang-14, not installed with --no-install-recommends) for build-tsan and the fuzzer
+            clang|--clang) pkgs+=(clang-14 libclang-rt-14-dev) ;;
             "") ;;
             *) echo "deps.sh: unknown argument '$arg' (expected: clang)" >&2; return 2 ;;
         esac

@@ -77,8 +77,8 @@ TEST_CASE("derived dx satisfies sum_i dx = 0 and the sum_i dx * xhat identity", 
       const auto dxv = ctgrad::evaluate(
           ctgrad::get<0>(grads), ctgrad::bind(x, ctgrad::view<const double, 2>(xs.data(), {m, n})),
           ctgrad::bind(gamma_, ctgrad::view<const double, 1>(gs.data(), {n})),
-          ctgrad::bind(beta_, ctgrad::view<const double, 1>(bs.data(), {n})), ctgrad::bind(eps, e),
-          ctgrad::bind(dy, ctgrad::view<const double, 2>(ds.data(), {m, n})));
+          ctgrad::allow_unused(ctgrad::bind(beta_, ctgrad::view<const double, 1>(bs.data(), {n}))),  // dx reads no beta
+          ctgrad::bind(eps, e), ctgrad::bind(dy, ctgrad::view<const double, 2>(ds.data(), {m, n})));
       const auto ref = ctgrad_test::batch_norm_reference(xs, gs, bs, ds, m, n, e);
       for (std::size_t k = 0; k < n; ++k) {
         double sum_dx = 0, sum_dx_xhat = 0, scale = 0, mean = 0, var = 0, sum_dxhat_xhat = 0;

@@ -52,8 +52,8 @@ TEST_CASE("derived batch norm gradients equal the plain-loop closed form on 1000
     const auto [dxv, dgv, dbv] = ctgrad::evaluate(
         derived, ctgrad::bind(x, ctgrad::view<const double, 2>(xs.data(), {m, n})),
         ctgrad::bind(gamma_, ctgrad::view<const double, 1>(gs.data(), {n})),
-        ctgrad::bind(beta_, ctgrad::view<const double, 1>(bs.data(), {n})), ctgrad::bind(eps, e),
-        ctgrad::bind(dy, ctgrad::view<const double, 2>(ds.data(), {m, n})));
+        ctgrad::allow_unused(ctgrad::bind(beta_, ctgrad::view<const double, 1>(bs.data(), {n}))),  // the gradients read no beta
+        ctgrad::bind(eps, e), ctgrad::bind(dy, ctgrad::view<const double, 2>(ds.data(), {m, n})));
     const auto ref = ctgrad_test::batch_norm_reference(xs, gs, bs, ds, m, n, e);
     worst_dx = std::max(worst_dx, ctgrad_test::relative_error(dxv.values, ref.dx, ref.dx_scale));
     worst_dgamma = std::max(worst_dgamma, ctgrad_test::relative_error(dgv.values, ref.dgamma));

@@ -31,7 +31,7 @@ auto view2(const std::vector<T>& v, std::size_t m = M, std::size_t n = N) {
 /// e evaluated elementwise on a and b (float or double) against f on every element.
 template <class T, class E, class F>
 void check_values(E e, const std::vector<T>& av, const std::vector<T>& bv, F f, double tol) {
-  const auto r = ctgrad::evaluate(e, ctgrad::bind(a, view2(av, 1, av.size())), ctgrad::bind(b, view2(bv, 1, bv.size())));
+  const auto r = ctgrad::evaluate(e, ctgrad::allow_unused(ctgrad::bind(a, view2(av, 1, av.size()))), ctgrad::allow_unused(ctgrad::bind(b, view2(bv, 1, bv.size()))));
   REQUIRE(r.size() == av.size());
   for (std::size_t i = 0; i < av.size(); ++i) {
     const double want = f(double(av[i]), double(bv[i]));
@@ -194,8 +194,8 @@ std::vector<double> gradient_at(E e, const std::vector<double>& at, const std::v
   std::vector<double> ws(at.size());
   for (std::size_t i = 0; i < ws.size(); ++i) ws[i] = 1 + double(i) / 10;
   const auto [g] = ctgrad::vjp(ctgrad::outputs(e), ctgrad::seeds(w), ctgrad::wrt(a));
-  return ctgrad::evaluate(g, ctgrad::bind(a, view2(at, 1, at.size())), ctgrad::bind(b, view2(bv, 1, bv.size())),
-                          ctgrad::bind(w, view2(ws, 1, ws.size())))
+  return ctgrad::evaluate(g, ctgrad::allow_unused(ctgrad::bind(a, view2(at, 1, at.size()))), ctgrad::allow_unused(ctgrad::bind(b, view2(bv, 1, bv.size()))),
+                          ctgrad::allow_unused(ctgrad::bind(w, view2(ws, 1, ws.size()))))
       .values;
 }
 }  // namespace
@@ -237,16 +237,17 @@ double jvp_error(E e) {
   constexpr auto v = ctgrad::input<"v", 2>;
   const std::vector<double> vs = ctgrad_test::random_vector(M * N, 17, -1, 1);
   const auto [t] = ctgrad::jvp(ctgrad::outputs(e), ctgrad::tangents(v), ctgrad::wrt(a));
+  // one set of bindings for every expression checked: e need not read b
   const auto derived =
-      ctgrad::evaluate(t, ctgrad::bind(a, view2(ga)), ctgrad::bind(b, view2(gb)), ctgrad::bind(v, view2(vs))).values;
+      ctgrad::evaluate(t, ctgrad::allow_unused(ctgrad::bind(a, view2(ga))), ctgrad::allow_unused(ctgrad::bind(b, view2(gb))), ctgrad::allow_unused(ctgrad::bind(v, view2(vs)))).values;
   const double h = 1e-6;
   std::vector<double> up(ga), down(ga);
   for (std::size_t i = 0; i < ga.size(); ++i) {
     up[i] += h * vs[i];
     down[i] -= h * vs[i];
   }
-  const auto eu = ctgrad::evaluate(e, ctgrad::bind(a, view2(up)), ctgrad::bind(b, view2(gb))).values;
-  const auto ed = ctgrad::evaluate(e, ctgrad::bind(a, view2(down)), ctgrad::bind(b, view2(gb))).values;
+  const auto eu = ctgrad::evaluate(e, ctgrad::allow_unused(ctgrad::bind(a, view2(up))), ctgrad::allow_unused(ctgrad::bind(b, view2(gb)))).values;
+  const auto ed = ctgrad::evaluate(e, ctgrad::allow_unused(ctgrad::bind(a, view2(down))), ctgrad::allow_unused(ctgrad::bind(b, view2(gb)))).values;
   std::vector<double> numeric(eu.size());
   for (std::size_t i = 0; i < eu.size(); ++i) numeric[i] = (eu[i] - ed[i]) / (2 * h);
   return ctgrad_test::relative_error(derived, numeric);

@@ -69,8 +69,8 @@ TEST_CASE("mismatched batch sizes of x and dy are named", "[errors]") {
   try {
     (void)ctgrad::evaluate(ctgrad::get<0>(grads), ctgrad::bind(x, ctgrad::view<const double, 2>(xs.data(), {2, 3})),
                            ctgrad::bind(gamma_, ctgrad::view<const double, 1>(gs.data(), {3})),
-                           ctgrad::bind(beta_, ctgrad::view<const double, 1>(bs.data(), {3})), ctgrad::bind(eps, 1e-5),
-                           ctgrad::bind(dy, ctgrad::view<const double, 2>(ds.data(), {3, 3})));
+                           ctgrad::allow_unused(ctgrad::bind(beta_, ctgrad::view<const double, 1>(bs.data(), {3}))),
+                           ctgrad::bind(eps, 1e-5), ctgrad::bind(dy, ctgrad::view<const double, 2>(ds.data(), {3, 3})));
     FAIL("no exception");
   } catch (const ctgrad::shape_error& e) {
     const std::string msg = e.what();

@@ -46,7 +46,40 @@ struct input_is_bound_twice {
                 "error's instantiation context) has two bindings; pass one.");
 };
 
+/// Error: vjp(..., unused_wrt::error) or grad(..., unused_wrt::error) was given a wrt input no
+/// output depends on.
+template <char... InputName>
+struct wrt_input_is_not_used_by_the_outputs {
+  static_assert(detail::false_for_name<InputName...>,
+                "ctgrad::vjp()/grad() with ctgrad::unused_wrt::error: no output depends on the wrt input "
+                "spelled out in 'wrt_input_is_not_used_by_the_outputs<...>' (this error's instantiation "
+                "context): it is not used, or only through stop_gradient, a shape or a comparison. Remove "
+                "it from wrt(...), or leave out unused_wrt::error to get zeros for it.");
+};
+
+/// An input's name, one character per template argument, for the error below.
+template <char... C>
+struct input_name {};
+
+/// Error: a binding names an input that none of the evaluated expressions uses (misspelled, or
+/// left over). Binding is the binding's name, Used... the names of the inputs that are used.
+template <class Binding, class... Used>
+struct binding_names_no_input_of_the_expressions {
+  static_assert(sizeof(Binding) == 0,
+                "ctgrad::evaluate()/plan::run(): a binding names an input that none of the expressions "
+                "uses (misspelled, or left over). In "
+                "'binding_names_no_input_of_the_expressions<input_name<...>, input_name<...>...>' (this "
+                "error's instantiation context) the first input_name spells the binding's name and the "
+                "others the inputs the expressions do use. Remove the binding or fix its name.");
+};
+
 namespace detail {
+template <fixed_string Name, std::size_t... I>
+constexpr auto spell_name(std::index_sequence<I...>) -> input_name<Name.data[I]...>;
+/// input_name<'n', 'a', 'm', 'e'> for Name.
+template <fixed_string Name>
+using spelled_t = decltype(spell_name<Name>(std::make_index_sequence<Name.size()>{}));
+
 template <template <char...> class Error, fixed_string Name, std::size_t... I>
 constexpr auto spell(std::index_sequence<I...>) -> Error<Name.data[I]...>;
 

@@ -15,6 +15,7 @@
 #include <utility>
 #include <type_traits>
 
+#include "ctgrad/core/diagnostics.hpp"
 #include "ctgrad/diff/accumulate.hpp"
 #include "ctgrad/expr/list.hpp"
 #include "ctgrad/graph/index.hpp"
@@ -164,33 +165,68 @@ struct reverse_pass {
   struct adjoint : gather<N, typename graph::template consumers_t<N>> {};
 
   /// The gradient of input W: its adjoint, or zeros of its shape when nothing depends on it.
+  /// `flows`: something flows back to W (false: its gradient is zeros_like(W)).
   template <class W, bool InGraph = graph::template contains_t<W>::value>
   struct gradient {
     using a = typename adjoint<W>::type;
-    using type = typename std::conditional_t<CTGRAD_DETAIL_SAME_TYPE(a, no_adjoint), zeros_of<W>, fitted<W, a>>::type;
+    static constexpr bool flows = !CTGRAD_DETAIL_SAME_TYPE(a, no_adjoint);
+    using type = typename std::conditional_t<flows, fitted<W, a>, zeros_of<W>>::type;
   };
   template <class W>
-  struct gradient<W, false> : zeros_of<W> {};
+  struct gradient<W, false> : zeros_of<W> {
+    static constexpr bool flows = false;
+  };
 };
 
 }  // namespace detail
 
+/// What vjp and grad give a wrt input that no output depends on (not used, or only through
+/// stop_gradient, shapes or comparisons): `unused_wrt::zeros` (the default: zeros_like(input),
+/// as PyTorch's `allow_unused=True, materialize_grads=True`) or `unused_wrt::error` (it does not
+/// compile; the error spells the input's name: `wrt_input_is_not_used_by_the_outputs<'b', ...>`).
+///
+///   auto [dx] = ctgrad::vjp(ctgrad::outputs(y), ctgrad::seeds(dy), ctgrad::wrt(x), ctgrad::unused_wrt::error);
+namespace unused_wrt {
+struct zeros_t {};
+struct error_t {};
+inline constexpr zeros_t zeros{};
+inline constexpr error_t error{};
+}  // namespace unused_wrt
+
 /// Vector-Jacobian product: the gradients of `sum_k <seed_k, output_k>` with respect to each
 /// `wrt` input, as an expr_list (one expression per wrt input, in order).
 template <class... Os, class... Ss, class... Ws>
-constexpr auto vjp(outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>) {
+constexpr auto vjp(outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>, unused_wrt::zeros_t = {}) {
   static_assert(sizeof...(Os) == sizeof...(Ss), "ctgrad: vjp() needs exactly one seed per output");
   using pass = detail::reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>>;
   return expr_list<typename pass::template gradient<Ws>::type...>{};
 }
 
+namespace detail {
+template <class Pass, class W>
+constexpr void require_used() {
+  if constexpr (!Pass::template gradient<W>::flows) detail::raise<wrt_input_is_not_used_by_the_outputs, W::name>();
+}
+}  // namespace detail
+
+/// vjp in which a wrt input no output depends on is a compile error (see unused_wrt).
+template <class... Os, class... Ss, class... Ws>
+constexpr auto vjp(outputs_t<Os...> o, seeds_t<Ss...> s, wrt_t<Ws...> w, unused_wrt::error_t) {
+  static_assert(sizeof...(Os) == sizeof...(Ss), "ctgrad: vjp() needs exactly one seed per output");
+  using pass = detail::reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>>;
+  (detail::require_used<pass, Ws>(), ...);
+  return ctgrad::vjp(o, s, w);
+}
+
 /// Gradient of a scalar-valued expression (rank 0, or every axis reduced): vjp with seed 1.
-template <Expression L, class... Ws>
-constexpr auto grad(L, wrt_t<Ws...> w) {
+/// `option`: unused_wrt::zeros (default) or unused_wrt::error.
+template <Expression L, class... Ws, class Option = unused_wrt::zeros_t>
+  requires(std::is_same_v<Option, unused_wrt::zeros_t> || std::is_same_v<Option, unused_wrt::error_t>)
+constexpr auto grad(L, wrt_t<Ws...> w, Option option = {}) {
   static_assert(L::shape.unit_mask == (std::uint32_t{1} << L::shape.rank) - 1U,
                 "ctgrad: grad(loss, wrt(...)) needs a scalar loss (rank 0, or summed over every "
                 "axis); reduce it first (sum<...>) or use vjp() with a seed");
-  return ctgrad::vjp(outputs_t<L>{}, seeds_t<one_node>{}, w);
+  return ctgrad::vjp(outputs_t<L>{}, seeds_t<one_node>{}, w, option);
 }
 
 }  // namespace ctgrad

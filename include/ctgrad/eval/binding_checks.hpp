@@ -1,7 +1,7 @@
 #pragma once
 // ctgrad/eval/binding_checks.hpp: what is checked before a plan computes or writes anything.
 //
-//   ctgrad::shape_error     thrown when bound extents do not fit together; the message names
+//   ctgrad::shape_error     (eval/bind.hpp) thrown when bound extents do not fit together; the message names
 //                           the inputs, axes and extents, and the expression (rendered at run
 //                           time from a table indexed by place, not by a function per node)
 //   flat::bind_one          one input's binding: rank and element type checked at compile time,
@@ -28,11 +28,6 @@
 #include "ctgrad/expr/text.hpp"
 
 namespace ctgrad {
-
-/// Thrown when bound extents do not fit together; the message names inputs, axes and extents.
-struct shape_error : std::invalid_argument {
-  using std::invalid_argument::invalid_argument;
-};
 
 namespace detail {
 

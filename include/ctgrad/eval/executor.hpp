@@ -48,6 +48,8 @@ struct executor_tables;
 template <class... Ns>
 struct executor_tables<type_list<Ns...>> {
   static constexpr std::array<std::uint32_t, sizeof...(Ns)> count_axes{flat::count_axes_of<Ns>::value...};
+  /// The operands every node divides by (op_traits::divisor_operands), as bit masks.
+  static constexpr std::array<std::uint32_t, sizeof...(Ns)> divisors{flat::divisor_operands_of<Ns>::value...};
   /// The identity of every reduction (where its accumulators start; 0 for the other nodes).
   static constexpr std::array<double, sizeof...(Ns)> identities{flat::identity_of<Ns>::value...};
   /// The value of every constant node (zero for the other nodes).
@@ -82,6 +84,26 @@ struct executor {
   const std::size_t* stride(std::size_t i) const { return strides.data() + rank_offset[i]; }
   std::size_t element_count(std::size_t i) const { return flat::element_count(shape(i), nodes::info[i].shape.rank); }
 
+  // The loops' leaves and members, and has_acc, first: precise() below reads them (Clang
+  // looks them up when it evaluates precise(), before members declared after it exist).
+  static constexpr std::size_t loop_count = sched.loop_count;
+  static constexpr auto member_lists = fused::make_lists<loop_count, fused::count_items(nodes::info, sched, false)>(
+      nodes::info, sched, false);
+  static constexpr auto leaf_lists = fused::make_lists<loop_count, fused::count_items(nodes::info, sched, true)>(
+      nodes::info, sched, true);
+  /// Leaf k and member k of loop l, their numbers, and the position of node i among the leaves.
+  static constexpr std::uint32_t leaf_v(std::uint32_t l, std::size_t k) { return leaf_lists.item[leaf_lists.offset[l] + k]; }
+  static constexpr std::uint32_t member_v(std::uint32_t l, std::size_t k) {
+    return member_lists.item[member_lists.offset[l] + k];
+  }
+  static constexpr std::size_t leaf_count(std::uint32_t l) { return leaf_lists.offset[l + 1] - leaf_lists.offset[l]; }
+  static constexpr std::size_t member_count(std::uint32_t l) { return member_lists.offset[l + 1] - member_lists.offset[l]; }
+  static constexpr std::size_t leaf_position(std::uint32_t l, std::uint32_t i) {
+    return fused::position_in(leaf_lists.item, leaf_lists.offset[l], leaf_lists.offset[l + 1], i);
+  }
+  /// Nodes whose values exist in the accumulator type: sums, and buffers of loops over
+  /// statistics (flat::acc_table).
+  static constexpr std::array<bool, size> has_acc = flat::acc_table(nodes::info, sched);
   /// A loop over a domain with an axis of extent 1 (per-feature or per-sample statistics, from
   /// sums) computes in the accumulator type: that is where means and variances are combined,
   /// and where rounding sums to float first would lose what accumulating in double kept.
@@ -91,8 +113,25 @@ struct executor {
   // integers: a variable template member (precise<L>, source_of<L, I>, ...) is a variable per
   // loop and node whose mangled name holds the executor's (every node), which GCC computes for
   // each (about 3 ms each at 800 nodes); a function of integers is one function.
+  //
+  // A loop over whole data that reads a statistic held in the accumulator type computes in it
+  // too: a per-feature coefficient need not fit the data type even when the result does (batch
+  // norm's dx for float data of standard deviation s multiplies the deviation, of order s, by a
+  // coefficient of order 1/s^2: 1e-44 for s = 1e22, below float's range, while dx, of order
+  // 1/s, is in it).
   static constexpr bool precise(std::uint32_t l) {
-    return !sched.loops[l].copy && (nodes::info[sched.loops[l].domain].shape.unit_mask != 0 || sums_only(l));
+    return !sched.loops[l].copy &&
+           (nodes::info[sched.loops[l].domain].shape.unit_mask != 0 || sums_only(l) || reads_acc(l));
+  }
+  /// True when loop l reads a node whose values exist in the accumulator type (see has_acc).
+  static constexpr bool reads_acc(std::uint32_t l) {
+    if constexpr (std::is_same_v<A, T>) {
+      return false;
+    } else {
+      for (std::size_t k = 0; k < leaf_count(l); ++k)
+        if (has_acc[leaf_v(l, k)]) return true;
+      return false;
+    }
   }
   /// True when every member of loop l is a sum: what it sums is computed in the accumulator type.
   static constexpr bool sums_only(std::uint32_t l) {
@@ -110,8 +149,6 @@ struct executor {
   }
   template <std::uint32_t L>
   using compute_t = std::conditional_t<precise(L), A, T>;
-  /// Nodes whose values exist in the accumulator type: sums, and buffers of precise loops.
-  static constexpr std::array<bool, size> has_acc = flat::acc_table(nodes::info, sched);
   /// How loop l reads leaf i: through a pointer to its values, precise where it has them and l
   /// is precise, or (a count) by value.
   static constexpr fused::source source_of(std::uint32_t l, std::uint32_t i) {
@@ -123,21 +160,6 @@ struct executor {
   /// Stride of node i along the innermost axis of a loop: 1, or 0 where it is broadcast.
   static constexpr std::size_t inner_stride_at(std::uint32_t i) {
     return (nodes::info[i].shape.rank == 0 || nodes::info[i].shape.is_unit(nodes::info[i].shape.rank - 1)) ? 0 : 1;
-  }
-  static constexpr std::size_t loop_count = sched.loop_count;
-  static constexpr auto member_lists = fused::make_lists<loop_count, fused::count_items(nodes::info, sched, false)>(
-      nodes::info, sched, false);
-  static constexpr auto leaf_lists = fused::make_lists<loop_count, fused::count_items(nodes::info, sched, true)>(
-      nodes::info, sched, true);
-  /// Leaf k and member k of loop l, their numbers, and the position of node i among the leaves.
-  static constexpr std::uint32_t leaf_v(std::uint32_t l, std::size_t k) { return leaf_lists.item[leaf_lists.offset[l] + k]; }
-  static constexpr std::uint32_t member_v(std::uint32_t l, std::size_t k) {
-    return member_lists.item[member_lists.offset[l] + k];
-  }
-  static constexpr std::size_t leaf_count(std::uint32_t l) { return leaf_lists.offset[l + 1] - leaf_lists.offset[l]; }
-  static constexpr std::size_t member_count(std::uint32_t l) { return member_lists.offset[l + 1] - member_lists.offset[l]; }
-  static constexpr std::size_t leaf_position(std::uint32_t l, std::uint32_t i) {
-    return fused::position_in(leaf_lists.item, leaf_lists.offset[l], leaf_lists.offset[l + 1], i);
   }
   /// How many requested expressions are node i, and the position of the k-th.
   static constexpr std::size_t output_count(std::uint32_t i) { return fused::count_of(plan::outputs, i); }
@@ -204,7 +226,7 @@ struct executor {
         std::size_t c = 1;
         for (std::size_t a = 0; a < max_rank; ++a)
           if ((count_axes[i] >> a) & 1U) c *= shape(n.shape_child)[a].n;
-        data[i].scalar = static_cast<T>(c);
+        data[i].scalar = static_cast<A>(c);  // exact up to 2^53 (float counts were exact up to 2^24 only)
       } else if (n.k == kind::reduction) {
         const extent* in = shape(n.child[0]);
         const std::size_t r = nodes::info[n.child[0]].shape.rank;
@@ -215,6 +237,7 @@ struct executor {
           const int from = n.from_axis[a];
           out[a] = from < 0 ? extent{} : in[static_cast<std::size_t>(from)];
         }
+        check_index_map(i);
       } else if (n.k == kind::contraction) {
         infer_contraction(i, out);
       } else if (n.k == kind::reshape) {
@@ -231,6 +254,42 @@ struct executor {
         for (std::size_t c = 0; c < n.arity; ++c) merge(i, n.child[c], out, found);
       }
       flat::set_strides(out, stride(i), R);
+      if (divisors[i] != 0) check_divisors(i);
+    }
+  }
+
+  static constexpr const auto& divisors = executor_tables<Order>::divisors;
+
+  /// An index map (first<0>(x): element 0 along axis 0) reads elements of its operand that must
+  /// exist: with an operand axis of extent 0 and a result that is not empty, it would read out
+  /// of bounds.
+  void check_index_map(std::size_t i) const {
+    const std::uint32_t c = nodes::info[i].child[0];
+    if (element_count(i) == 0 || element_count(c) != 0) return;
+    const extent* in = shape(c);
+    for (std::size_t a = 0; a < nodes::info[c].shape.rank; ++a)
+      if (in[a].n == 0)
+        throw shape_error(fmt::format("ctgrad: `{}` reads element 0 along an axis with no elements: {}",
+                                      flat::render(texts, static_cast<std::uint32_t>(i)), describe(in[a])));
+  }
+  /// A division by a count over no elements (the mean or variance over an empty axis) is an
+  /// error of the run: 0 / 0 would be NaN, which a caller reading means should not have to test.
+  void check_divisors(std::size_t i) const {
+    const planning::node_info& n = nodes::info[i];
+    for (std::uint32_t k = 0; k < n.arity; ++k) {
+      const std::uint32_t c = n.child[k];
+      if (((divisors[i] >> k) & 1U) == 0 || nodes::info[c].k != kind::count || data[c].scalar != 0) continue;
+      const extent* in = shape(nodes::info[c].shape_child);
+      std::string empty;
+      for (std::size_t a = 0; a < max_rank; ++a)
+        if (((count_axes[c] >> a) & 1U) != 0 && in[a].n == 0) {
+          empty = describe(in[a]);
+          break;
+        }
+      throw shape_error(fmt::format("ctgrad: `{}` divides by `{}`, the number of elements along the reduced axes, "
+                                    "which is 0 ({}): a mean or variance over no elements is undefined",
+                                    flat::render(texts, static_cast<std::uint32_t>(i)),
+                                    flat::render(texts, c), empty));
     }
   }
 
@@ -340,7 +399,7 @@ struct executor {
   leaf_source source_of_leaf(std::uint32_t i) const {
     switch (nodes::info[i].k) {
       case kind::constant: return {nullptr, executor_tables<Order>::constants[i].template as<T>()};
-      case kind::count: return {nullptr, data[i].scalar};
+      case kind::count: return {nullptr, static_cast<T>(data[i].scalar)};
       case kind::input: return {data[i].input, T{}};
       default: return {data[i].storage.data(), T{}};
     }

@@ -168,7 +168,7 @@ V add_offset(V v, std::size_t) {
 /// How a loop reads a leaf: the bound input, the accumulator-type values, the buffer, a count.
 enum class source : std::uint8_t { input, acc, storage, count };
 template <class P, source S, class T, class A>
-P leaf_base(const T* input, const A* acc, const T* storage, T scalar) {
+P leaf_base(const T* input, const A* acc, const T* storage, A scalar) {
   if constexpr (S == source::input) return input;
   else if constexpr (S == source::acc) return acc;
   else if constexpr (S == source::storage) return storage;

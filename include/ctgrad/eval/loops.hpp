@@ -31,13 +31,14 @@ namespace ctgrad::detail {
 
 /// Per node, what a run keeps besides its extents and strides: for an input, the bound data;
 /// for a node with a buffer, its values; for a reduction, also its sums in the accumulator
-/// type; for a count, its value.
+/// type; for a count, its value, held in the accumulator type (a count of float data held in
+/// float is exact only up to 2^24: a mean over 2^24 + 1 elements was off by one part in 2^24).
 template <class T>
 struct node_data {
   const T* input = nullptr;
   std::vector<T> storage;
   std::vector<accumulator_t<T>> acc;
-  T scalar{};
+  accumulator_t<T> scalar{};
 };
 
 /// The executor keeps its per-node state in arrays indexed by topological position, and does
@@ -109,6 +110,11 @@ template <class Op>
 struct count_axes_of_op<Op, true> : std::integral_constant<std::uint32_t, axes_mask(Op::axes_list())> {};
 template <class N>
 struct count_axes_of : std::integral_constant<std::uint32_t, 0> {};
+/// The operands node N divides by (op_traits::divisor_operands), named by the op.
+template <class N>
+struct divisor_operands_of : std::integral_constant<std::uint32_t, 0> {};
+template <class Op, class... Args>
+struct divisor_operands_of<node<Op, Args...>> : std::integral_constant<std::uint32_t, op_traits<Op>::divisor_operands> {};
 
 /// A reduction's identity (0 for other nodes), held by a class named by the op only.
 template <class Op, bool Reduction = planning::op_kind_v<Op> == planning::kind::reduction>
@@ -300,7 +306,10 @@ void run_fused(loop_ref<Kernel, DomainOff, type_list<Lf...>, type_list<Mb...>>, 
   const extent* ext = shapes + DomainOff;
   std::size_t total = 1;
   for (std::size_t a = 0; a < R; ++a) total *= ext[a].n;
-  if (total == 0) return;
+  if (total == 0) {  // no element: a sum over none is its identity (prepare() set it), rounded too
+    ((Mb::sum ? round_sums(data[Mb::i].storage, data[Mb::i].acc) : void()), ...);
+    return;
+  }
   typename Kernel::args g{};
   for (std::size_t a = 0; a < R; ++a) g.ext[a] = ext[a].n;
   ((static_cast<rk<Lf::k, typename Lf::pointer>&>(g.base).p = leaf_base<typename Lf::pointer, Lf::src>(

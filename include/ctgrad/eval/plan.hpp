@@ -15,8 +15,9 @@
 // multiplied once per feature (eval/hoist.hpp).
 // Float data: sums, the loops that compute what is summed, and loops over statistics (domains
 // with an axis of extent 1) compute in double (the accumulator type), so that a mean or a
-// deviation stored between passes keeps its precision; the other loops over whole data compute
-// in float.
+// deviation stored between passes keeps its precision; so do loops over whole data that read
+// such a statistic (a per-feature coefficient may be outside float's range while the result is
+// not); the other loops over whole data compute in float.
 // Run-time extents are checked for every node before anything is computed or written; a
 // mismatch throws ctgrad::shape_error naming the inputs, axes and extents.
 //
@@ -24,6 +25,7 @@
 // eval/plan_tables.hpp (a graph's node tables), eval/kernel.hpp (the fused loop kernel),
 // eval/loops.hpp (loop descriptions), eval/binding_checks.hpp (bindings, extents, overlaps),
 // eval/executor.hpp (a plan's state and run); this header keeps `plan` and `compile`.
+#include <atomic>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -44,6 +46,46 @@
 
 namespace ctgrad {
 
+/// Thrown when a plan is run (or its threads changed) while another thread is running it: a
+/// plan's buffers belong to one run at a time. Use one plan per thread (compile is free: the
+/// plan is decided at compile time; each plan keeps its own buffers).
+struct concurrent_use_error : std::logic_error {
+  using std::logic_error::logic_error;
+};
+
+namespace detail {
+/// A plan's "a run is in progress" flag: run(), operator() and set_threads() take it for their
+/// duration (released on return and on an exception), and throw concurrent_use_error when it is
+/// taken. Copying or moving a plan gives a fresh flag (a plan copied in use is not in use).
+class in_use_flag {
+ public:
+  in_use_flag() = default;
+  in_use_flag(const in_use_flag&) noexcept {}
+  in_use_flag& operator=(const in_use_flag&) noexcept { return *this; }
+
+  /// Holds the flag from construction to destruction.
+  class guard {
+   public:
+    guard(in_use_flag& f, const char* what) : f_(f) {
+      if (f_.busy_.exchange(true, std::memory_order_acquire))
+        throw concurrent_use_error(fmt::format(
+            "ctgrad::plan::{}: the plan is being run by another thread; a plan runs one call at a time "
+            "(compile one plan per thread)",
+            what));
+    }
+    guard(const guard&) = delete;
+    guard& operator=(const guard&) = delete;
+    ~guard() { f_.busy_.store(false, std::memory_order_release); }
+
+   private:
+    in_use_flag& f_;
+  };
+
+ private:
+  std::atomic<bool> busy_{false};
+};
+}  // namespace detail
+
 /// A compiled evaluation of the expressions `Es...` on element type T (float or double): the
 /// loops are fixed at compile time, the buffers are kept between calls.
 ///
@@ -55,6 +97,7 @@ class plan {
   // What the loops compute: Es with products regrouped (eval/hoist.hpp); the same values.
   using state_t = detail::executor<T, topological_order_t<hoisted_t<Es>...>, type_list<hoisted_t<Es>...>>;
   state_t state_;
+  detail::in_use_flag in_use_;
 
  public:
   using value_type = T;
@@ -63,11 +106,19 @@ class plan {
   /// Evaluates into caller-owned views, one per expression (extents must equal the results').
   /// Every extent is checked, and outputs are checked not to overlap the inputs or each other,
   /// before anything is written. Allocates only when a buffer has to grow.
+  ///
+  /// One call at a time: a call while another thread runs the same plan throws
+  /// concurrent_use_error (nothing of either run is disturbed). An exception thrown while the
+  /// loops run (by an op, on any of the plan's threads) reaches the caller after every helper
+  /// thread has finished its part; the outputs are then partly written, and the plan can be
+  /// run again.
   template <class... Vs, class... Bs>
   void run(const std::tuple<Vs...>& outs, const Bs&... bindings) {
     static_assert(sizeof...(Vs) == sizeof...(Es), "ctgrad::plan::run(): one output view per expression");
     static_assert(((Es::shape.rank == Vs::rank) && ...), "ctgrad::plan::run(): an output view has the wrong rank");
     detail::check_bindings<Bs...>();
+    check_all_used<Bs...>();
+    const detail::in_use_flag::guard busy(in_use_, "run()");
     prepare(bindings...);
     check_extents(outs, std::index_sequence_for<Es...>{});
     check_no_overlap(outs, bindings...);
@@ -78,6 +129,8 @@ class plan {
   template <class... Bs>
   auto operator()(const Bs&... bindings) {
     detail::check_bindings<Bs...>();
+    check_all_used<Bs...>();
+    const detail::in_use_flag::guard busy(in_use_, "operator()");
     prepare(bindings...);
     std::tuple<tensor<T, Es::shape.rank>...> results = make_results(std::index_sequence_for<Es...>{});
     std::apply([&](auto&... r) { state_.run(std::tuple{r.as_view()...}); }, results);
@@ -88,8 +141,10 @@ class plan {
   /// here and kept until the plan is destroyed). Loops over at least 2^15 elements are split by
   /// rows when they sum nothing, by columns of their innermost axis when they sum along outer
   /// axes only; results are the same as on one thread, bit for bit (each sum runs in the same
-  /// order).
+  /// order). Called while another thread runs the plan, it throws concurrent_use_error and
+  /// changes nothing (the running call keeps its threads).
   void set_threads(std::size_t n) {
+    const detail::in_use_flag::guard busy(in_use_, "set_threads()");
     state_.team = n > 1 ? std::make_unique<detail::thread_team>(n - 1) : nullptr;
   }
   [[nodiscard]] std::size_t threads() const { return state_.team ? state_.team->size() : 1; }
@@ -112,6 +167,20 @@ class plan {
   }
 
  private:
+  /// Every binding names an input of the expressions: a misspelled or left-over binding does
+  /// not compile, and the error spells its name and the inputs that are used.
+  template <class... Bs>
+  static constexpr void check_all_used() {
+    if constexpr ((is_binding<Bs>::value && ...)) (check_used<Bs>(std::make_index_sequence<state_t::input_count>{}), ...);
+  }
+  template <class B, std::size_t... K>
+  static constexpr void check_used(std::index_sequence<K...>) {
+    using nodes = typename state_t::nodes;
+    if constexpr (!B::may_be_unused && !((nodes::template type<state_t::input_places[K]>::name == B::name) || ...))
+      static_assert(sizeof(binding_names_no_input_of_the_expressions<
+                           detail::spelled_t<B::name>, detail::spelled_t<nodes::template type<state_t::input_places[K]>::name>...>) > 0);
+  }
+
   template <std::size_t... K>
   std::tuple<tensor<T, Es::shape.rank>...> make_results(std::index_sequence<K...>) const {
     return {tensor<T, Es::shape.rank>(state_.template extents_of_output<Es::shape.rank>(K))...};

@@ -259,6 +259,8 @@ struct mul_op : elementwise_base {
 /// a / b
 struct div_op : elementwise_base {
   static constexpr int cost = 4;  // per element, for the evaluation planner
+  // a / count over no elements (a mean over an empty axis) is an error of the run, not 0 / 0
+  static constexpr std::uint32_t divisor_operands = 0b10;
   static constexpr notation kind = notation::infix;
   static constexpr int prec = precedence::multiplicative;
   template <class...>

@@ -72,15 +72,21 @@ struct parsed {
   problem error = problem::none;
 };
 
-/// Parses "ik,kj->ij" (spaces ignored; without "->", NumPy's implicit result).
-constexpr parsed parse(std::string_view text) {
+/// Parses "ik,kj->ij" (spaces ignored; without "->", NumPy's implicit result). The text is read
+/// by index through a copy in a std::array (string_view's find, which uses the builtin memchr,
+/// is not a constant expression under g++ -fsanitize=undefined).
+template <std::size_t N>
+constexpr parsed parse(const std::array<char, N>& text, std::size_t size) {
   parsed p{};
-  if (text.find("...") != std::string_view::npos) return {p.s, problem::ellipsis};
-  const std::size_t arrow = text.find("->");
-  const std::string_view lhs = arrow == std::string_view::npos ? text : text.substr(0, arrow);
+  std::size_t arrow = size;
+  for (std::size_t i = 0; i + 1 < size; ++i) {
+    if (text[i] == '.' && text[i + 1] == '.') return {p.s, problem::ellipsis};
+    if (text[i] == '-' && text[i + 1] == '>' && arrow == size) arrow = i;
+  }
   std::size_t k = 0;
   p.s.operands = 1;
-  for (const char c : lhs) {
+  for (std::size_t i = 0; i < arrow; ++i) {
+    const char c = text[i];
     if (c == ' ') continue;
     if (c == ',') {
       if (++k >= 2) return {p.s, problem::too_many_operands};
@@ -101,7 +107,7 @@ constexpr parsed parse(std::string_view text) {
   };
   std::size_t& r = p.s.rank[subscripts::result];
   auto& out = p.s.letter[subscripts::result];
-  if (arrow == std::string_view::npos) {
+  if (arrow == size) {
     for (char c = 'A'; c <= 'z'; ++c)
       if (is_letter(c) && occurrences(c) == 1) {
         if (r >= max_rank) return {p.s, problem::too_many_letters};
@@ -109,7 +115,8 @@ constexpr parsed parse(std::string_view text) {
       }
     return p;
   }
-  for (const char c : text.substr(arrow + 2)) {
+  for (std::size_t i = arrow + 2; i < size; ++i) {
+    const char c = text[i];
     if (c == ' ') continue;
     if (!is_letter(c)) return {p.s, problem::bad_character};
     if (r >= max_rank) return {p.s, problem::too_many_letters};
@@ -120,6 +127,16 @@ constexpr parsed parse(std::string_view text) {
   }
   return p;
 }
+/// The subscripts of einsum<S>, parsed once per string.
+template <fixed_string S>
+struct parsed_of {
+  static constexpr std::array<char, sizeof(S.data)> text = [] {
+    std::array<char, sizeof(S.data)> t{};
+    for (std::size_t i = 0; i < t.size(); ++i) t[i] = S.data[i];
+    return t;
+  }();
+  static constexpr parsed value = detail::einsum::parse(text, S.size());
+};
 
 /// The result shape: an axis is statically unit when its letter is '1' or no operand has it
 /// at an axis that is not statically unit.
@@ -413,7 +430,7 @@ constexpr std::size_t first_wrong_rank() {
 /// header), one or two operands.
 template <fixed_string Subscripts, Expression... A>
 constexpr auto einsum(A... a) {
-  constexpr detail::einsum::parsed p = detail::einsum::parse(Subscripts.view());
+  constexpr detail::einsum::parsed p = detail::einsum::parsed_of<Subscripts>::value;
   using text = detail::einsum::spelled_t<Subscripts>;
   if constexpr (p.error != detail::einsum::problem::none) {
     static_assert(sizeof(einsum_subscripts_are_malformed<text, static_cast<std::size_t>(p.error)>) > 0);

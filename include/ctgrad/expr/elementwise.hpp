@@ -99,13 +99,18 @@ struct rsqrt_op : unary_function_base {
   static latex_operand latex(const latex_operand& a) { return {"\\frac{1}{\\sqrt{" + a.tex + "}}", precedence::unary}; }
   static constexpr std::string_view rule_name = "chain rule through the reciprocal square root";
   static constexpr std::string_view rule_latex =
-      "c = \\frac{1}{\\sqrt{a}}:\\quad \\bar{a} \\mathrel{+}= -\\frac{1}{2} \\bar{c} \\odot c^{3}";
+      "c = \\frac{1}{\\sqrt{a}}:\\quad \\bar{a} \\mathrel{+}= -\\frac{1}{2} \\frac{\\bar{c} \\odot c}{a}";
   template <class T>
   static T apply(T a) { using std::sqrt; return T(1) / sqrt(a); }
-  // d x^(-1/2) = -1/2 x^(-3/2) dx = -1/2 rsqrt(x)^3 dx
+  // d x^(-1/2) = -1/2 x^(-3/2) dx, computed as -1/2 (g c) / x with c = rsqrt(x): never as
+  // c^3 or c / x, which is x^(-3/2) on its own and leaves the range of the type long before the
+  // gradient does (double x = 1e220: c^3 = 1e-330 underflows, while g, a sum of terms of the
+  // order of sqrt(x), brings the product back into range). g c is of the order of g / sqrt(x)
+  // and (g c) / x of the gradient itself (batch norm's dx for data of standard deviation 1e150
+  // in double, 1e30 in float: tests/runtime/nn_numerics_range.cpp).
   template <std::size_t, class G, class Self, class A>
-  static constexpr auto vjp(G g, Self self, A) {
-    return ctgrad::multiply(constant<-1, 2>, ctgrad::multiply(g, ctgrad::pow<3>(self)));
+  static constexpr auto vjp(G g, Self self, A a) {
+    return ctgrad::multiply(constant<-1, 2>, ctgrad::divide(ctgrad::multiply(g, self), a));
   }
 };
 

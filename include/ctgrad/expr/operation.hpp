@@ -33,6 +33,10 @@
 //                          functions all]: never differentiated, never evaluated
 //   no_derivative_operands bit mask of operands whose derivative is zero (comparisons, sign,
 //                          stop_gradient) [none]: the passes send nothing through them
+//   divisor_operands       bit mask of operands the op divides by (a division's right
+//                          operand) [none]: where one is a count over no elements (the mean or
+//                          variance over an axis of extent 0), a run throws shape_error naming
+//                          the input and axis instead of computing 0 / 0
 //   exact_operand          a reduction whose reverse rule compares its operand with its
 //                          result (max, min): the planner stores a computed operand once so
 //                          that every reader sees the same rounding [false]
@@ -172,6 +176,8 @@ concept has_shape_only = requires { { Op::shape_only_operands } -> std::converti
 template <class Op>
 concept has_no_derivative = requires { { Op::no_derivative_operands } -> std::convertible_to<std::uint32_t>; };
 template <class Op>
+concept has_divisor_operands = requires { { Op::divisor_operands } -> std::convertible_to<std::uint32_t>; };
+template <class Op>
 concept has_exact_operand = requires { { Op::exact_operand } -> std::convertible_to<bool>; };
 template <class Op>
 concept has_plain_symbol = requires { { Op::template symbol<>() } -> std::convertible_to<std::string>; };
@@ -222,6 +228,11 @@ struct op_traits {
   }();
   static constexpr bool is_shape_only(std::size_t i) { return ((shape_only_operands >> i) & 1U) != 0; }
   static constexpr bool has_derivative(std::size_t i) { return ((no_derivative_operands >> i) & 1U) == 0; }
+  /// The operands the op divides by: a count over no elements there is an error of the run.
+  static constexpr std::uint32_t divisor_operands = [] {
+    if constexpr (detail::has_divisor_operands<Op>) return static_cast<std::uint32_t>(Op::divisor_operands);
+    else return std::uint32_t{0};
+  }();
   static constexpr bool exact_operand = [] {
     if constexpr (detail::has_exact_operand<Op>) return static_cast<bool>(Op::exact_operand);
     else return false;

@@ -44,8 +44,8 @@ struct owned_input {
 };
 
 /// Copies a binding's values (float or double, view or rank-0 scalar) into double storage.
-template <fixed_string Name, class T, std::size_t R>
-owned_input<Name, R> own(const binding<Name, T, R>& b) {
+template <fixed_string Name, class T, std::size_t R, bool U>
+owned_input<Name, R> own(const binding<Name, T, R, U>& b) {
   owned_input<Name, R> o;
   o.extents = b.values.extents;
   if (R == 0 && b.values.data == nullptr) {
