@@ -279,10 +279,12 @@ def main():
         nkey = "n" + key[1:]
         if p[key] is not None and b[key] is not None:
             pb, bb = reach("off", lr, t / 100), reach("on", lr, t / 100)
-            separated = max(bb) < min(pb)
+            gap = min(pb) - max(bb)
             return (f"{t}% after {b[key]:.1f} epochs with batch norm (runs: {spread('on', lr, key)}) against {p[key]:.1f} without "
                     f"({spread('off', lr, key)}): {p[key] - b[key]:.1f} epochs fewer, "
-                    + ("every batch-norm run before every plain one" if separated else "but the runs overlap"))
+                    + ("every batch-norm run at least two epochs before every plain one" if gap >= 2 else
+                       "every batch-norm run before every plain one, the closest pair one epoch apart" if gap >= 1 else
+                       "but the runs overlap"))
         return (f"{t}%: {b[nkey]} of {len(a.seeds)} batch-norm runs reach it"
                 + (f" (after {b[key]:.1f} epochs on average)" if b[key] is not None else "")
                 + f", {p[nkey]} of {len(a.seeds)} plain runs within {a.epochs} epochs")
@@ -299,12 +301,15 @@ def main():
     plain_fails_high = hi_p["e85"] is None
     w("What the numbers say about the claim:\n")
     if lo_b["e85"] is not None and lo_p["e85"] is not None and lo_b["e88"] is not None and lo_p["e88"] is not None:
+        gap88 = min(reach("off", a.lr, 0.88)) - max(reach("on", a.lr, 0.88))
         w(f"- *Fewer epochs where plain SGD trains well* (lr {a.lr}): batch norm saves {lo_p['e85'] - lo_b['e85']:.1f} epochs to "
           f"85% and {lo_p['e88'] - lo_b['e88']:.1f} to 88% on average ({lo_p['e88'] / lo_b['e88']:.2f}x fewer), and its final "
           f"test accuracy is {abs(lo_b['final'] - lo_p['final']) * 100:.2f} points {'higher' if lo_b['final'] >= lo_p['final'] else 'lower'}. "
           + ("A real but modest saving: the epochs to 88% of single runs overlap, so with three seeds it is not a large, "
-             "reliable reduction." if max(reach('on', a.lr, 0.88)) >= min(reach('off', a.lr, 0.88)) else
-             "Every batch-norm run gets there before every plain run."))
+             "reliable reduction." if gap88 < 1 else
+             "Every batch-norm run reaches 88% before every plain run, but the closest pair is one epoch apart: a saving of "
+             "the order of the spread between runs (see the sensitivity note below)." if gap88 < 2 else
+             "Every batch-norm run reaches 88% at least two epochs before every plain run."))
     if plain_fails_high and hi_b["e88"] is not None:
         w(f"- *Stability at a high learning rate* (lr {a.high_lr}): plain SGD does not reach 85% in any run (its best epochs "
           f"reach {max(max(r_['acc'] for r_ in r['rows']) for r in sel('off', a.high_lr)) * 100:.1f}%, then the test accuracy "
@@ -316,12 +321,13 @@ def main():
           f"{hi_p['n85']} of {len(a.seeds)} runs, batch norm in {hi_b['n85']}.")
     lo_reach_b, lo_reach_p = reach("on", a.lr, 0.88), reach("off", a.lr, 0.88)
     modest = (None in lo_reach_b or None in lo_reach_p or lo_p["e88"] / lo_b["e88"] < 1.5
-              or max(lo_reach_b) >= min(lo_reach_p))
+              or min(lo_reach_p) - max(lo_reach_b) < 2)
     if plain_fails_high and modest:
         w("- Both parts together: the reference's sentence is borne out as *batch norm lets SGD train at learning rates where "
-          "it otherwise fails, and reaches a given accuracy somewhat sooner at a rate where it does not*; \"significantly "
-          "reduces the number of epochs\" is accurate against a plain network at a high learning rate, and an overstatement "
-          "against one at a well-chosen learning rate, on this model and data (one MLP, Fashion-MNIST, "
+          "it otherwise fails, and reaches a given accuracy somewhat sooner at a rate where it does not*: \"stabilizes\" and "
+          "\"significantly reduces the number of epochs\" are accurate against a plain network at a high learning rate; "
+          f"against one at a well-chosen learning rate the saving ({lo_p['e88'] - lo_b['e88']:.1f} epochs to 88% on average) "
+          "is of the order of the variation between runs, on this model and data (one MLP, Fashion-MNIST, "
           f"{len(a.seeds)} seeds).")
     elif plain_fails_high:
         w("- Both parts together: the claim holds at both learning rates on this model and data: batch norm reaches each "
@@ -332,6 +338,12 @@ def main():
     else:
         w("- Both parts together: batch norm reaches each threshold clearly sooner at both learning rates.")
     per_epoch = {bn: statistics.median(p_["train_s"] for r in runs if r["bn"] == bn for p_ in r["rows"]) for bn in ("off", "on")}
+    w("\n**Sensitivity.** Training is chaotic: rounding-level changes move single runs. The same command on commit "
+      "a2762a5 (this branch before main's changes of issue 18 were merged, which changed float rounding in counts and in "
+      "batch norm's statistics; `git show a2762a5:docs/training.md`) gave, at lr 0.01, 88% after 6, 7, 7 epochs without "
+      "batch norm and 7, 5, 3 with it (overlapping runs, 1.7 epochs saved on average), the same 85% result (2 against 1 "
+      "epoch in every run) and the same picture at lr 0.2 (no plain run reaches 85%; batch norm reaches 88% after 5, 6, 3 "
+      "epochs). Differences of an epoch or two at 88% are within this variation.")
     w(f"\nThe comparison counts epochs; a training epoch with batch norm took {per_epoch['on']:.2f} s against "
       f"{per_epoch['off']:.2f} s without (median, below), {(per_epoch['on'] / per_epoch['off'] - 1) * 100:+.0f}%.\n")
 
