@@ -9,7 +9,7 @@
 set -euo pipefail
 
 ctgrad_ensure_deps() {
-    local pkgs=(cmake ninja-build g++ libboost-dev libfmt-dev catch2 libcli11-dev libbenchmark-dev graphviz libopenblas-dev)
+    local pkgs=(cmake ninja-build g++ libboost-dev libfmt-dev catch2 libcli11-dev libbenchmark-dev graphviz libopenblas-dev zlib1g-dev dataset-fashion-mnist)
     local arg
     for arg in "$@"; do
         case "$arg" in

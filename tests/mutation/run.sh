@@ -54,6 +54,7 @@ target_of() {
     example_*) echo "${1#example_}" ;;
     reference_audit_*) echo "reference_audit" ;;
     test_check_batch_norm_cli) echo "test_check_batch_norm_cli ctgrad-batch-norm-check" ;;
+    train_mlp_subset) echo "train_mlp" ;;
     *) echo "$1" ;;
   esac
 }
