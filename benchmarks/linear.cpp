@@ -23,6 +23,8 @@
 
 #include <ctgrad.hpp>
 
+#include "../examples/mlp_model.hpp"
+
 namespace {
 
 [[noreturn]] void fail(const std::string& what) {
@@ -125,23 +127,20 @@ void bm_linear_by_hand(benchmark::State& state, std::size_t m, std::size_t k, st
 
 // -- the MLP: 784-256-256-10, batch norm and ReLU after each hidden linear layer ---------------
 
-constexpr auto X = ctgrad::input<"x", 2>;
-constexpr auto T = ctgrad::input<"targets", 2>;
-constexpr auto W1 = ctgrad::input<"W1", 2>;
-constexpr auto b1 = ctgrad::input<"b1", 1>;
-constexpr auto g1 = ctgrad::input<"gamma1", 1>;
-constexpr auto be1 = ctgrad::input<"beta1", 1>;
-constexpr auto W2 = ctgrad::input<"W2", 2>;
-constexpr auto b2 = ctgrad::input<"b2", 1>;
-constexpr auto g2 = ctgrad::input<"gamma2", 1>;
-constexpr auto be2 = ctgrad::input<"beta2", 1>;
-constexpr auto W3 = ctgrad::input<"W3", 2>;
-constexpr auto b3 = ctgrad::input<"b3", 1>;
-constexpr auto eps = ctgrad::input<"eps", 0>;
-
-constexpr auto h1 = ctgrad::relu(ctgrad::nn::batch_norm_train(ctgrad::nn::linear(X, W1, b1), g1, be1, eps));
-constexpr auto h2 = ctgrad::relu(ctgrad::nn::batch_norm_train(ctgrad::nn::linear(h1, W2, b2), g2, be2, eps));
-constexpr auto loss = ctgrad::nn::softmax_cross_entropy(ctgrad::nn::linear(h2, W3, b3), T);
+// The model of examples/train_mlp.cpp, in one place (its eps is the constant 1e-5, kEps below).
+constexpr auto X = mlp_model::x;
+constexpr auto T = mlp_model::targets;
+constexpr auto W1 = mlp_model::W1;
+constexpr auto b1 = mlp_model::b1;
+constexpr auto g1 = mlp_model::gamma1;
+constexpr auto be1 = mlp_model::beta1;
+constexpr auto W2 = mlp_model::W2;
+constexpr auto b2 = mlp_model::b2;
+constexpr auto g2 = mlp_model::gamma2;
+constexpr auto be2 = mlp_model::beta2;
+constexpr auto W3 = mlp_model::W3;
+constexpr auto b3 = mlp_model::b3;
+constexpr auto loss = mlp_model::bn::loss;
 constexpr auto mlp_all = [] {
   const auto [dW1, db1, dg1, dbe1, dW2, db2, dg2, dbe2, dW3, db3] =
       ctgrad::grad(loss, ctgrad::wrt(W1, b1, g1, be1, W2, b2, g2, be2, W3, b3));
@@ -185,8 +184,7 @@ struct mlp_problem {
              ctgrad::bind(X, c2(xs, m, n_in)), ctgrad::bind(T, c2(ts, m, n_out)), ctgrad::bind(W1, c2(l1.W, n_in, n_h)),
              ctgrad::bind(b1, c1(l1.b)), ctgrad::bind(g1, c1(l1.gamma)), ctgrad::bind(be1, c1(l1.beta)),
              ctgrad::bind(W2, c2(l2.W, n_h, n_h)), ctgrad::bind(b2, c1(l2.b)), ctgrad::bind(g2, c1(l2.gamma)),
-             ctgrad::bind(be2, c1(l2.beta)), ctgrad::bind(W3, c2(l3.W, n_h, n_out)), ctgrad::bind(b3, c1(l3.b)),
-             ctgrad::bind(eps, kEps));
+             ctgrad::bind(be2, c1(l2.beta)), ctgrad::bind(W3, c2(l3.W, n_h, n_out)), ctgrad::bind(b3, c1(l3.b)));
   }
 
   /// linear + batch norm (biased variance, two-pass, double sums) + ReLU, forward.

@@ -12,24 +12,18 @@
 
 #include <ctgrad.hpp>
 
-namespace {
-constexpr auto X = ctgrad::input<"x", 2>;
-constexpr auto T = ctgrad::input<"targets", 2>;
-constexpr auto W1 = ctgrad::input<"W1", 2>;
-constexpr auto b1 = ctgrad::input<"b1", 1>;
-constexpr auto g1 = ctgrad::input<"gamma1", 1>;
-constexpr auto be1 = ctgrad::input<"beta1", 1>;
-constexpr auto W2 = ctgrad::input<"W2", 2>;
-constexpr auto b2 = ctgrad::input<"b2", 1>;
-constexpr auto g2 = ctgrad::input<"gamma2", 1>;
-constexpr auto be2 = ctgrad::input<"beta2", 1>;
-constexpr auto W3 = ctgrad::input<"W3", 2>;
-constexpr auto b3 = ctgrad::input<"b3", 1>;
-constexpr auto eps = ctgrad::input<"eps", 0>;
+#include "../../examples/mlp_model.hpp"
 
-constexpr auto h1 = ctgrad::relu(ctgrad::nn::batch_norm_train(ctgrad::nn::linear(X, W1, b1), g1, be1, eps));
-constexpr auto h2 = ctgrad::relu(ctgrad::nn::batch_norm_train(ctgrad::nn::linear(h1, W2, b2), g2, be2, eps));
-constexpr auto loss = ctgrad::nn::softmax_cross_entropy(ctgrad::nn::linear(h2, W3, b3), T);
+namespace {
+// The model of examples/train_mlp.cpp, in one place (eps is its constant 1e-5).
+using namespace mlp_model;
+constexpr auto X = mlp_model::x;
+constexpr auto T = mlp_model::targets;
+constexpr auto g1 = mlp_model::gamma1;
+constexpr auto be1 = mlp_model::beta1;
+constexpr auto g2 = mlp_model::gamma2;
+constexpr auto be2 = mlp_model::beta2;
+constexpr auto loss = mlp_model::bn::loss;
 
 std::vector<float> random_floats(std::size_t n, unsigned seed) {
   std::mt19937 g(seed);
@@ -54,8 +48,7 @@ int main() {
   const auto results = plan(ctgrad::bind(X, c2(x, m, i)), ctgrad::bind(T, c2(t, m, o)), ctgrad::bind(W1, c2(w1, i, h)),
                             ctgrad::bind(b1, c1(zh)), ctgrad::bind(g1, c1(oh)), ctgrad::bind(be1, c1(zh)),
                             ctgrad::bind(W2, c2(w2, h, h)), ctgrad::bind(b2, c1(zh)), ctgrad::bind(g2, c1(oh)),
-                            ctgrad::bind(be2, c1(zh)), ctgrad::bind(W3, c2(w3, h, o)), ctgrad::bind(b3, c1(zo)),
-                            ctgrad::bind(eps, 1e-5f));
+                            ctgrad::bind(be2, c1(zh)), ctgrad::bind(W3, c2(w3, h, o)), ctgrad::bind(b3, c1(zo)));
   bool finite = true;
   std::apply([&](const auto&... r) { ((finite = finite && std::all_of(r.values.begin(), r.values.end(), [](float v) { return std::isfinite(v); })), ...); }, results);
   std::printf("loss %g, gradients %s\n", double(std::get<0>(results).values[0]), finite ? "finite" : "NOT FINITE");
