@@ -85,3 +85,71 @@ TEST_CASE("layer norm normalizes each sample, not each feature", "[nn][layer_nor
     CHECK(std::abs(sq - 1.0) <= 1e-13);
   }
 }
+
+namespace {
+
+/// Float layer norm over m rows of n, rows [big0, big1) scaled by 1e20: the plan's statistics of
+/// those rows (1 / standard deviation 1e-20, its cube below float's range) are outside the float
+/// range in which a loop may compute in float (executor::narrowable), the others inside it.
+struct float_rows {
+  std::size_t m, n;
+  std::vector<float> x, dy, g, b;
+  float_rows(std::size_t m_, std::size_t n_, std::size_t big0, std::size_t big1) : m(m_), n(n_) {
+    const vec xs = ctgrad_test::random_vector(m * n, 5, -3.0, 5.0), ds = ctgrad_test::random_vector(m * n, 6);
+    const vec gs = ctgrad_test::random_vector(n, 7, 0.5, 2.0), bs = ctgrad_test::random_vector(n, 8);
+    for (std::size_t i = 0; i < m * n; ++i) {
+      const std::size_t row = i / n;
+      x.push_back(static_cast<float>(xs[i] * (row >= big0 && row < big1 ? 1e20 : 1.0)));
+      dy.push_back(static_cast<float>(ds[i]));
+    }
+    for (std::size_t j = 0; j < n; ++j) {
+      g.push_back(static_cast<float>(gs[j]));
+      b.push_back(static_cast<float>(bs[j]));
+    }
+  }
+  /// y, dx, dgamma, dbeta by a plan on `threads` threads.
+  std::array<std::vector<float>, 4> run(std::size_t threads) const {
+    auto xi = ctgrad::input<"x", 2>;
+    auto dyi = ctgrad::input<"dy", 2>;
+    auto y = ctgrad::nn::layer_norm(xi, gamma_, beta_, eps);
+    auto plan = ctgrad::compile<float>(
+        ctgrad::exprs(y, ctgrad::vjp(ctgrad::outputs(y), ctgrad::seeds(dyi), ctgrad::wrt(xi, gamma_, beta_))));
+    plan.set_threads(threads);
+    std::array<std::vector<float>, 4> out{std::vector<float>(m * n), std::vector<float>(m * n), std::vector<float>(n),
+                                          std::vector<float>(n)};
+    plan.run(std::tuple{ctgrad::view<float, 2>(out[0].data(), {m, n}), ctgrad::view<float, 2>(out[1].data(), {m, n}),
+                        ctgrad::view<float, 1>(out[2].data(), {n}), ctgrad::view<float, 1>(out[3].data(), {n})},
+             ctgrad::bind(xi, x, {m, n}), ctgrad::bind(dyi, dy, {m, n}), ctgrad::bind(gamma_, g, {n}),
+             ctgrad::bind(beta_, b, {n}), ctgrad::bind(eps, 1e-5f));
+    return out;
+  }
+};
+
+}  // namespace
+
+// On one thread the plan runs layer norm's loops block of rows by block of rows (a chain, see
+// executor::chain_start), deciding per block whether a loop computes in float or in double; on
+// two threads it runs them one after another, each split between the threads.
+TEST_CASE("layer norm in float over many blocks of rows: per-row closed form, and one thread as two", "[nn][layer_norm]") {
+  SECTION("rows of ordinary scale: one thread and two give the same bits") {
+    const float_rows p(1030, 64, 0, 0);  // 1030 rows: blocks of 256 and a partial one
+    CHECK(p.run(1) == p.run(2));
+  }
+  SECTION("a block with rows of scale 1e20: every row within 1e-5 of the closed form") {
+    const float_rows p(1030, 64, 300, 311);
+    const auto out = p.run(1);
+    const std::vector<double> xd(p.x.begin(), p.x.end()), dyd(p.dy.begin(), p.dy.end()), gd(p.g.begin(), p.g.end()),
+        bd(p.b.begin(), p.b.end());
+    const auto ref = ctgrad_test::training_reference(ctgrad_test::norm_layout{{p.m, p.n}, 2, 2}, xd, gd, bd, dyd, 1e-5);
+    for (std::size_t row = 0; row < p.m; ++row) {
+      const auto slice = [&](const auto& v) {
+        return std::vector<double>(v.begin() + long(row * p.n), v.begin() + long((row + 1) * p.n));
+      };
+      INFO("row " << row);
+      CHECK(ctgrad_test::relative_error(slice(out[0]), slice(ref.y)) <= 1e-5);
+      CHECK(ctgrad_test::relative_error(slice(out[1]), slice(ref.dx), slice(ref.dx_scale)) <= 1e-5);
+    }
+    CHECK(ctgrad_test::relative_error(out[2], ref.dgamma) <= 1e-5);
+    CHECK(ctgrad_test::relative_error(out[3], ref.dbeta) <= 1e-5);
+  }
+}

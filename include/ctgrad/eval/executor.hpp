@@ -156,6 +156,96 @@ struct executor {
     }
     return true;
   }
+  /// True when every statistic loop l reads in the accumulator type fits the data type (as
+  /// fits_data_type), looking, of the statistics computed in l's chain, at rows [r0, r1) only
+  /// (the rows the chain has computed so far). The others are looked at whole when the chain
+  /// starts (r0 = 0), and that answer is kept for its later blocks.
+  bool fits_rows(std::uint32_t l, std::size_t r0, std::size_t r1) {
+    const auto fits = [](A v) {
+      const A a = v < 0 ? -v : v;
+      return a == 0 || (a >= A(0x1p-60) && a <= A(0x1p60));
+    };
+    if (r0 == 0) {
+      others_fit[l] = true;
+      for (std::size_t k = 0; k < leaf_count(l); ++k) {
+        const std::uint32_t i = leaf_v(l, k);
+        if (!has_acc[i] || in_chain_of(i, l)) continue;
+        for (const A v : data[i].acc) others_fit[l] = others_fit[l] && fits(v);
+      }
+    }
+    if (!others_fit[l]) return false;
+    for (std::size_t k = 0; k < leaf_count(l); ++k) {
+      const std::uint32_t i = leaf_v(l, k);
+      if (!has_acc[i] || !in_chain_of(i, l)) continue;
+      for (std::size_t r = r0; r < r1; ++r)
+        if (!fits(data[i].acc[r])) return false;
+    }
+    return true;
+  }
+  static bool fits_rows_of(void* self, std::uint32_t l, std::size_t r0, std::size_t r1) {
+    return static_cast<executor*>(self)->fits_rows(l, r0, r1);
+  }
+  std::array<bool, loop_count + 1> others_fit{};
+  /// True when node i is computed by a fused loop of loop l's chain.
+  static constexpr bool in_chain_of(std::uint32_t i, std::uint32_t l) {
+    return sched.member[i] && !sched.loops[sched.loop[i]].copy && chain_start[sched.loop[i]] == chain_start[l];
+  }
+
+  // -- chains ------------------------------------------------------------------------------
+  //
+  // Consecutive fused loops over the same rows (the same outer axes, all of extent > 1) whose
+  // later loops read, of what the earlier ones compute, only values of the same row form a
+  // chain: fused::run_chain runs them block of rows by block of rows, each block through every
+  // loop, so that a row is read from memory by the first loop and from the cache by the others.
+  // Layer norm's three passes over x (statistics; the row sums of the backward pass; y and dx)
+  // and softmax's (max, sum of exponentials, results) are chains; batch norm's passes are not
+  // (its statistics are sums over rows, complete only after the last row).
+
+  /// True when loop l runs over rows: a fused loop of rank >= 2 whose outer axes have extent > 1.
+  static constexpr bool over_rows(std::uint32_t l) {
+    if (sched.loops[l].copy) return false;
+    const static_shape& d = nodes::info[sched.loops[l].domain].shape;
+    if (d.rank < 2) return false;
+    for (std::size_t a = 0; a + 1 < d.rank; ++a)
+      if (d.is_unit(a)) return false;
+    return true;
+  }
+  /// True when loop l can join the chain of loops [start, l): it runs over the same rows, and
+  /// every leaf it reads that those loops compute has a value per row (all outer axes).
+  static constexpr bool joins_chain(std::uint32_t l, std::uint32_t start) {
+    if (!over_rows(l)) return false;
+    const std::uint32_t dl = sched.loops[l].domain, ds = sched.loops[start].domain;
+    const std::size_t R = nodes::info[dl].shape.rank;
+    if (nodes::info[ds].shape.rank != R) return false;
+    for (std::size_t a = 0; a + 1 < R; ++a)
+      if (sched.axis_class[dl * max_rank + a] != sched.axis_class[ds * max_rank + a]) return false;
+    for (std::size_t k = 0; k < leaf_count(l); ++k) {
+      const std::uint32_t i = leaf_v(l, k);
+      if (!sched.member[i] || sched.loop[i] < start || sched.loop[i] >= l) continue;
+      const static_shape& si = nodes::info[i].shape;
+      if (si.rank != R) return false;
+      for (std::size_t a = 0; a + 1 < R; ++a)
+        if (si.is_unit(a)) return false;
+    }
+    return true;
+  }
+  /// The first loop of loop l's chain (l itself for a loop that runs on its own).
+  static constexpr std::array<std::uint32_t, loop_count + 1> chain_start = [] {
+    std::array<std::uint32_t, loop_count + 1> c{};
+    for (std::uint32_t l = 0; l < loop_count; ++l)
+      c[l] = l > 0 && over_rows(l - 1) && joins_chain(l, c[l - 1]) ? c[l - 1] : l;
+    return c;
+  }();
+  /// The number of loops of the chain loop l starts (0 when l does not start one).
+  static constexpr std::size_t chain_length(std::uint32_t l) {
+    if (chain_start[l] != l) return 0;
+    std::size_t n = 0;
+    for (std::uint32_t k = l; k < loop_count && chain_start[k] == l; ++k) ++n;
+    return n;
+  }
+  /// True when loop l is part of a chain of two loops or more.
+  static constexpr bool chained(std::uint32_t l) { return chain_length(chain_start[l]) > 1; }
+
   /// True when loop l reads a node whose values exist in the accumulator type (see has_acc).
   static constexpr bool reads_acc(std::uint32_t l) {
     if constexpr (std::is_same_v<A, T>) {
@@ -414,11 +504,17 @@ struct executor {
     write_remaining(outs, std::make_index_sequence<plan::outputs.size()>{});
   }
 
-  /// Every loop in order: copies through index maps here, fused loops by fused::run_fused
-  /// (no function per loop named by the executor).
+  /// Every loop in order: copies through index maps here, fused loops by fused::run_fused, and
+  /// on one thread chains of loops by fused::run_chain (no function per loop named by the
+  /// executor). With helper threads, a chain's loops run one after another, each split between
+  /// the threads.
   template <class Outs, std::size_t... L>
   void run_loops(const Outs& outs, std::index_sequence<L...>) {
     ((sched.loops[L].copy ? run_step(sched.loops[L].domain)
+      : chained(L) && !team ? (chain_start[L] == L ? fused::run_chain(typename fused::chain_of<executor, static_cast<std::uint32_t>(L), Outs>::type{},
+                                                                      data.data(), shapes.data(), strides.data(), outs,
+                                                                      fused::chain_query{this, &executor::fits_rows_of}, bytes)
+                                                  : void())
       : narrowable(L) && fits_data_type(L)
           ? fused::run_fused(typename fused::narrow_loop_ref_of<executor, static_cast<std::uint32_t>(L), Outs, narrowable(L)>::type{},
                              data.data(), shapes.data(), strides.data(), outs, team.get(), parallel_threshold, bytes)

@@ -288,29 +288,24 @@ struct member_ref {
   using spec = M;
 };
 template <class Kernel, std::size_t DomainOff, class Leaves, class Members>
-struct loop_ref {};
+struct loop_ref {
+  using kernel = Kernel;
+};
 /// A copy loop, seen from run_fused: nothing to do.
 struct no_loop {};
 template <class... Args>
 void run_fused(no_loop, const Args&...) {}
 
-/// Runs one fused loop: hands its rows at index 0, their strides and the extents to Kernel,
-/// then rounds its sums and counts its bytes. A free function named by the loop's description
-/// (integers and small types), not by the executor.
+/// Sets up the arguments of one fused loop for Kernel: its rows at index 0, their strides and
+/// the extents; returns the number of elements of its domain.
 template <class T, class Kernel, std::size_t DomainOff, class... Lf, class... Mb, class Outs>
-void run_fused(loop_ref<Kernel, DomainOff, type_list<Lf...>, type_list<Mb...>>, node_data<T>* data, const extent* shapes,
-               const std::size_t* strides, const Outs& outs, thread_team* team, std::size_t threshold, std::size_t& bytes) {
-  using A = accumulator_t<T>;
+std::size_t set_up(loop_ref<Kernel, DomainOff, type_list<Lf...>, type_list<Mb...>>, typename Kernel::args& g,
+                   node_data<T>* data, const extent* shapes, const std::size_t* strides, const Outs& outs) {
   constexpr std::size_t R = Kernel::rank;
   constexpr std::size_t RI = Kernel::RI;
   const extent* ext = shapes + DomainOff;
   std::size_t total = 1;
   for (std::size_t a = 0; a < R; ++a) total *= ext[a].n;
-  if (total == 0) {  // no element: a sum over none is its identity (prepare() set it), rounded too
-    ((Mb::sum ? round_sums(data[Mb::i].storage, data[Mb::i].acc) : void()), ...);
-    return;
-  }
-  typename Kernel::args g{};
   for (std::size_t a = 0; a < R; ++a) g.ext[a] = ext[a].n;
   ((static_cast<rk<Lf::k, typename Lf::pointer>&>(g.base).p = leaf_base<typename Lf::pointer, Lf::src>(
         data[Lf::i].input, data[Lf::i].acc.data(), data[Lf::i].storage.data(), data[Lf::i].scalar)),
@@ -318,9 +313,17 @@ void run_fused(loop_ref<Kernel, DomainOff, type_list<Lf...>, type_list<Mb...>>, 
   ((g.leaf_strides[Lf::k] = loop_strides<RI>(R, static_shape{Lf::rank, Lf::unit}, strides + Lf::off)), ...);
   (Kernel::template set_base<typename Mb::spec>(g, data[Mb::i].storage.data(), data[Mb::i].acc.data(), outs), ...);
   ((g.member_strides[Mb::k] = loop_strides<RI>(R, static_shape{Mb::rank, Mb::unit}, strides + Mb::off)), ...);
-  Kernel::run(g, total, team, threshold);
-  // A reduction's sums, complete after its loop, rounded to the data type for its readers.
+  return total;
+}
+
+/// After a fused loop: its sums, complete, rounded to the data type for their readers; its bytes
+/// counted (counted = false: a loop over no element, which moved none).
+template <class T, class Kernel, std::size_t DomainOff, class... Lf, class... Mb>
+void finish(loop_ref<Kernel, DomainOff, type_list<Lf...>, type_list<Mb...>>, node_data<T>* data, const extent* shapes,
+            std::size_t& bytes, bool counted) {
+  using A = accumulator_t<T>;
   ((Mb::sum ? round_sums(data[Mb::i].storage, data[Mb::i].acc) : void()), ...);
+  if (!counted) return;
   const auto count = [&](std::size_t off, std::size_t rank) {
     std::size_t n = 1;
     for (std::size_t a = 0; a < rank; ++a) n *= shapes[off + a].n;
@@ -330,6 +333,143 @@ void run_fused(loop_ref<Kernel, DomainOff, type_list<Lf...>, type_list<Mb...>>, 
   bytes += ((((Mb::buf ? sizeof(T) : 0) + (Mb::sum ? sizeof(A) * 2 : 0) + Mb::outs * sizeof(T)) * count(Mb::off, Mb::rank)) +
             ... + 0);
 }
+
+/// Runs one fused loop: set_up, Kernel, finish. A free function named by the loop's description
+/// (integers and small types), not by the executor.
+template <class T, class Kernel, std::size_t DomainOff, class... Lf, class... Mb, class Outs>
+void run_fused(loop_ref<Kernel, DomainOff, type_list<Lf...>, type_list<Mb...>> ref, node_data<T>* data, const extent* shapes,
+               const std::size_t* strides, const Outs& outs, thread_team* team, std::size_t threshold, std::size_t& bytes) {
+  typename Kernel::args g{};
+  const std::size_t total = fused::set_up(ref, g, data, shapes, strides, outs);
+  if (total != 0) Kernel::run(g, total, team, threshold);  // no element: a sum over none is its identity (prepare() set it)
+  fused::finish(ref, data, shapes, bytes, total != 0);
+}
+
+// -- chains: loops run row by row together -----------------------------------------------------
+
+/// Loop L of a chain (see executor::chain_start): its description, and that of its variant in
+/// the data type (no_loop when it has none).
+template <std::uint32_t L, class Ref, class NarrowRef>
+struct link {};
+template <class... Links>
+struct chain {};
+/// Not a chain: a loop that runs on its own, or one run by its chain's first loop.
+struct no_chain {};
+
+/// What a chain asks its executor: whether loop l's variant in the data type may compute rows
+/// [r0, r1) (every statistic it reads there lies in the data type's range; see
+/// executor::narrowable).
+struct chain_query {
+  void* self = nullptr;
+  bool (*fits)(void* self, std::uint32_t l, std::size_t r0, std::size_t r1) = nullptr;
+};
+
+/// The state of one link during its chain's run: the arguments of both variants.
+template <class Ref>
+struct link_args {
+  using type = std::tuple<>;
+};
+template <class Kernel, std::size_t DomainOff, class Lfs, class Mbs>
+struct link_args<loop_ref<Kernel, DomainOff, Lfs, Mbs>> {
+  using type = typename Kernel::args;
+};
+template <class Link>
+struct link_state;
+template <std::uint32_t L, class Ref, class NarrowRef>
+struct link_state<link<L, Ref, NarrowRef>> {
+  typename link_args<Ref>::type g{};
+  typename link_args<NarrowRef>::type narrow{};
+  std::size_t total = 0, inner = 0;
+};
+
+/// Rows [r0, r1) of a loop's variant in the data type.
+template <class Kernel, std::size_t DomainOff, class Lfs, class Mbs>
+void narrow_rows(loop_ref<Kernel, DomainOff, Lfs, Mbs>, const typename Kernel::args& g, std::size_t inner, std::size_t r0,
+                 std::size_t r1) {
+  Kernel::rows_loop(g, 0, inner, r0, r1);
+}
+
+/// Rows [r0, r1) of one link: the variant in the data type where the query allows it. Then the
+/// sums along the row of those rows (complete now) are rounded for the links after it.
+template <class T, std::uint32_t L, class Kernel, std::size_t DomainOff, class... Lf, class... Mb, class NarrowRef>
+void run_link_rows(link<L, loop_ref<Kernel, DomainOff, type_list<Lf...>, type_list<Mb...>>, NarrowRef>,
+                   link_state<link<L, loop_ref<Kernel, DomainOff, type_list<Lf...>, type_list<Mb...>>, NarrowRef>>& st,
+                   node_data<T>* data, chain_query q, std::size_t r0, std::size_t r1) {
+  if constexpr (!std::is_same_v<NarrowRef, no_loop>) {
+    if (q.fits(q.self, L, r0, r1)) {
+      fused::narrow_rows(NarrowRef{}, st.narrow, st.inner, r0, r1);
+    } else {
+      Kernel::rows_loop(st.g, 0, st.inner, r0, r1);
+    }
+  } else {
+    Kernel::rows_loop(st.g, 0, st.inner, r0, r1);
+  }
+  constexpr std::size_t R = Kernel::rank;
+  constexpr std::uint32_t outer = (std::uint32_t{1} << (R - 1)) - 1;
+  const auto round_rows = [&](std::uint32_t i) {
+    node_data<T>& n = data[i];
+    for (std::size_t r = r0; r < r1; ++r) n.storage[r] = static_cast<T>(n.acc[r]);
+  };
+  ((Mb::sum && Mb::rank == R && (Mb::unit & outer) == 0 ? round_rows(Mb::i) : void()), ...);
+}
+
+template <class T, std::uint32_t L, class Ref, class NarrowRef, class Outs>
+void set_up_link(link<L, Ref, NarrowRef>, link_state<link<L, Ref, NarrowRef>>& st, node_data<T>* data, const extent* shapes,
+                 const std::size_t* strides, const Outs& outs) {
+  st.total = fused::set_up(Ref{}, st.g, data, shapes, strides, outs);
+  if constexpr (!std::is_same_v<NarrowRef, no_loop>) fused::set_up(NarrowRef{}, st.narrow, data, shapes, strides, outs);
+  st.inner = st.g.ext[Ref::kernel::rank - 1];
+}
+template <class T, std::uint32_t L, class Ref, class NarrowRef>
+void finish_link(link<L, Ref, NarrowRef>, node_data<T>* data, const extent* shapes, std::size_t& bytes) {
+  fused::finish(Ref{}, data, shapes, bytes, true);
+}
+/// A link run on its own, the whole loop at once (a chain over no element, see run_chain).
+template <class T, std::uint32_t L, class Ref, class NarrowRef, class Outs>
+void run_link_alone(link<L, Ref, NarrowRef>, node_data<T>* data, const extent* shapes, const std::size_t* strides,
+                    const Outs& outs, chain_query q, std::size_t& bytes) {
+  link_state<link<L, Ref, NarrowRef>> st{};
+  fused::set_up_link(link<L, Ref, NarrowRef>{}, st, data, shapes, strides, outs);
+  if (st.total != 0) fused::run_link_rows(link<L, Ref, NarrowRef>{}, st, data, q, 0, st.total / st.inner);
+  fused::finish(Ref{}, data, shapes, bytes, st.total != 0);
+}
+
+/// How many rows of a chain run together: about 16384 elements of its widest loop (64 KiB of
+/// float per array read, so that what the first loops bring into the cache is still there for
+/// the last), a multiple of 4 (kernel::rows_loop sums over rows four at a time from the first
+/// row it is given: with blocks of a multiple of 4, the sums group rows exactly as one pass).
+inline std::size_t chain_block(std::size_t widest) {
+  const std::size_t b = (std::size_t{16384} / (widest == 0 ? 1 : widest)) / 4 * 4;
+  return b < 4 ? 4 : b;
+}
+
+/// Runs the loops of a chain block of rows by block of rows: each block through every loop in
+/// turn, so that a row is read from memory once and from the cache by the loops after the first
+/// (layer norm's statistics, its backward row sums, y and dx: three passes over x). The results
+/// are those of the loops run one after another, bit for bit.
+template <class T, class... Links, class Outs>
+void run_chain(chain<Links...>, node_data<T>* data, const extent* shapes, const std::size_t* strides, const Outs& outs,
+               chain_query q, std::size_t& bytes) {
+  std::tuple<link_state<Links>...> st{};
+  [&]<std::size_t... K>(std::index_sequence<K...>) {
+    (fused::set_up_link(Links{}, std::get<K>(st), data, shapes, strides, outs), ...);
+    if (((std::get<K>(st).total == 0) || ...)) {  // a loop over no element: one after another
+      (fused::run_link_alone(Links{}, data, shapes, strides, outs, q, bytes), ...);
+      return;
+    }
+    const std::size_t rows = std::get<0>(st).total / std::get<0>(st).inner;
+    std::size_t widest = 0;
+    ((widest = std::max(widest, std::get<K>(st).inner)), ...);
+    const std::size_t block = fused::chain_block(widest);
+    for (std::size_t r0 = 0; r0 < rows; r0 += block) {
+      const std::size_t r1 = std::min(rows, r0 + block);
+      (fused::run_link_rows(Links{}, std::get<K>(st), data, q, r0, r1), ...);
+    }
+    (fused::finish_link(Links{}, data, shapes, bytes), ...);
+  }(std::index_sequence_for<Links...>{});
+}
+template <class T, class Outs>
+void run_chain(no_chain, node_data<T>*, const extent*, const std::size_t*, const Outs&, chain_query, std::size_t&) {}
 
 }  // namespace fused
 
@@ -440,6 +580,19 @@ struct narrow_loop_ref_of {
 template <class X, std::uint32_t L, class Outs>
 struct narrow_loop_ref_of<X, L, Outs, true> {
   using type = typename loop_ref_of<X, L | X::narrow_bit, Outs>::type;
+};
+
+/// The chain that loop L starts (X::chain_length(L) > 1 loops), or no_chain.
+template <class X, std::uint32_t L, class Outs, std::size_t Length = X::chain_length(L),
+          class K = std::make_index_sequence<Length>>
+struct chain_of {
+  using type = no_chain;
+};
+template <class X, std::uint32_t L, class Outs, std::size_t Length, std::size_t... K>
+  requires(Length > 1)
+struct chain_of<X, L, Outs, Length, std::index_sequence<K...>> {
+  using type = chain<link<L + K, typename loop_ref_of<X, L + K, Outs>::type,
+                          typename narrow_loop_ref_of<X, L + K, Outs, X::narrowable(L + K)>::type>...>;
 };
 
 }  // namespace fused

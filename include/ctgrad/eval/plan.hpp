@@ -11,6 +11,9 @@
 // domain in the same pass share one loop. A loop walks its domain row by row; the innermost
 // axis is a plain counted loop over contiguous memory in which every operand is read at
 // stride 1 or 0 (broadcast), known at compile time, so the compiler vectorizes it.
+// On one thread, consecutive loops over the same rows whose later loops read only per-row
+// values of the earlier ones (layer norm's and softmax's passes) run block of rows by block of
+// rows as a chain (executor::chain_start), so that a row comes from memory once.
 // Before planning, products are regrouped so that factors constant along a loop's rows are
 // multiplied once per feature (eval/hoist.hpp).
 // Float data: sums, the loops that compute what is summed, and loops over statistics (domains
