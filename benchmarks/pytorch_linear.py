@@ -12,9 +12,9 @@ y.backward(dy), which leaves dx, dW_t and db in the tensors' .grad (set to None 
 call). Each size is first checked against float64 matrix products. Times: median over the
 repetitions of wall-clock and of process CPU time (the latter for a busy shared machine).
 """
-import statistics
 import sys
-import time
+
+from pytorch_timing import median_ms
 
 try:
     import torch
@@ -52,13 +52,8 @@ def main():
             if not torch.allclose(got, want, rtol=1e-3, atol=1e-3 * float(want.abs().max())):
                 sys.exit(f"pytorch_linear.py: PyTorch's result differs from float64 at {m}x{k}x{n}")
         reps = max(5, int(2e9 / (6 * m * k * n)))
-        walls, cpus = [], []
-        for _ in range(reps):
-            w0, c0 = time.perf_counter(), time.process_time()
-            call()
-            walls.append(time.perf_counter() - w0)
-            cpus.append(time.process_time() - c0)
-        print(f"| m={m}, k={k}, n={n} | {statistics.median(walls) * 1e3:.3f} | {statistics.median(cpus) * 1e3:.3f} |")
+        wall, cpu = median_ms(call, reps)
+        print(f"| m={m}, k={k}, n={n} | {wall:.3f} | {cpu:.3f} |")
 
 
 if __name__ == "__main__":

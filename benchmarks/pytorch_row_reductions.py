@@ -13,9 +13,9 @@ one-hot probability rows t (mean over rows), then loss.backward() (dz). Each res
 checked against float64 closed forms. Times: median over the repetitions of wall-clock and of
 process CPU time (the latter for a busy shared machine).
 """
-import statistics
 import sys
-import time
+
+from pytorch_timing import median_ms
 
 try:
     import torch
@@ -31,16 +31,6 @@ EPS = 1e-5
 
 def close(got, want):
     return torch.allclose(got.double(), want, rtol=1e-4, atol=1e-4 * float(want.abs().max()))
-
-
-def timed(call, reps):
-    walls, cpus = [], []
-    for _ in range(reps):
-        w0, c0 = time.perf_counter(), time.process_time()
-        call()
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-    return statistics.median(walls) * 1e3, statistics.median(cpus) * 1e3
 
 
 def main():
@@ -73,7 +63,7 @@ def main():
                           (gamma.grad, (dyd * xhat).sum(0)), (beta.grad, dyd.sum(0))]:
             if not close(got, want):
                 sys.exit(f"pytorch_row_reductions.py: PyTorch's layer norm differs from float64 at {m}x{n}")
-        wall, cpu = timed(call, max(7, int(4e9 / (m * n * 10))))
+        wall, cpu = median_ms(call, max(7, int(4e9 / (m * n * 10))))
         print(f"| layer norm {m}x{n} | {wall:.3f} | {cpu:.3f} |")
     for m, k in CROSS_ENTROPY:
         g = torch.Generator().manual_seed(5)
@@ -93,7 +83,7 @@ def main():
         if not close(loss.detach().reshape(1), -(t.double() * torch.log_softmax(zd, 1)).sum(1).mean().reshape(1)) \
                 or not close(z.grad, (p - t.double()) / m):
             sys.exit(f"pytorch_row_reductions.py: PyTorch's cross-entropy differs from float64 at {m}x{k}")
-        wall, cpu = timed(call, max(7, int(4e9 / (m * k * 10))))
+        wall, cpu = median_ms(call, max(7, int(4e9 / (m * k * 10))))
         print(f"| softmax cross-entropy {m}x{k} | {wall:.3f} | {cpu:.3f} |")
 
 
