@@ -3,6 +3,8 @@
 #
 #   cmake --build build --target batch_norm_docs     regenerates the committed docs/ files
 #   ctest -R doc_batch_norm_up_to_date              fails when they differ from a fresh run
+#   ctest -R doc_html_in_browser                    opens docs/*.html in headless Chromium and fails
+#                                                   on a formula KaTeX could not typeset or a missing graph
 find_program(CTGRAD_DOT_EXECUTABLE dot)
 add_executable(batch_norm_doc "${CMAKE_CURRENT_SOURCE_DIR}/batch_norm_doc.cpp")
 target_link_libraries(batch_norm_doc PRIVATE ctgrad::ctgrad ctgrad_dev_warnings)
@@ -35,3 +37,14 @@ add_test(NAME doc_batch_norm_up_to_date
           -P ${PROJECT_SOURCE_DIR}/cmake/ctgrad_docs.cmake)
 set_tests_properties(doc_batch_norm_up_to_date PROPERTIES LABELS "example")
 
+# Every committed HTML page in docs/, opened in headless Chromium (Debian: chromium). Without
+# Chromium the test is not registered (CI installs it: .ci/deps.sh).
+find_program(CTGRAD_CHROMIUM_EXECUTABLE NAMES chromium chromium-browser google-chrome)
+if(CTGRAD_CHROMIUM_EXECUTABLE)
+  add_test(NAME doc_html_in_browser
+    COMMAND ${CMAKE_COMMAND} -DCHROMIUM=${CTGRAD_CHROMIUM_EXECUTABLE} -DDOCS_DIR=${PROJECT_SOURCE_DIR}/docs
+            -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/html-check -P ${PROJECT_SOURCE_DIR}/cmake/check_html_pages.cmake)
+  set_tests_properties(doc_html_in_browser PROPERTIES LABELS "example" TIMEOUT 300)
+else()
+  message(STATUS "ctgrad: Chromium not found (Debian: chromium): the test doc_html_in_browser is not registered")
+endif()

@@ -43,6 +43,7 @@ TEST_CASE("html: a page that needs no other file", "[doc][html]") {
   CHECK(page.find("/* katex css */") != std::string::npos);
   CHECK(page.find("/* auto-render */") != std::string::npos);
   CHECK(page.find("throwOnError: false") != std::string::npos);
+  CHECK(page.find("errorColor: \"#cc0000\"") != std::string::npos);  // what doc_html_in_browser looks for
   // a closing tag inside the inlined script would end it early
   CHECK(page.find("var s = '<\\/script>';") != std::string::npos);
   CHECK(page.find("'</script>'") == std::string::npos);

@@ -13,9 +13,12 @@
 // load_katex embeds KaTeX's fonts (the .woff2 files, as data: URLs, about 350 kB) unless told
 // katex_fonts::browser, in which case the CSS still names fonts/KaTeX_*.woff2 beside the page
 // and the browser falls back to its own fonts where they are absent. KaTeX runs with
-// throwOnError: false, so a formula it cannot parse is shown in red (class katex-error)
-// instead of stopping the page; the test doc_html_in_browser (examples/doc.cmake) opens the
-// generated pages in headless Chromium and fails on any such formula.
+// throwOnError: false, so an error does not stop the page: a formula it cannot parse is shown
+// as its source in red (an element of class katex-error), and a command it does not know
+// (`\unknownmacro`) is shown in red inside the formula (errorColor #cc0000, in MathML
+// `mathcolor="#cc0000"`). The test doc_html_in_browser (examples/doc.cmake) opens the
+// generated pages in headless Chromium and fails on either (so formulas should not use that
+// exact red themselves).
 //
 // Graphs: the library runs no programs. An image `![alt](name.svg)` of the Markdown whose name
 // is a key of html_options::svgs is replaced by that SVG text, inline (for a derivation, pass
@@ -409,7 +412,8 @@ figcaption {{ color: #59636e; font-size: 90%; }}
 document.addEventListener("DOMContentLoaded", function () {{
   renderMathInElement(document.body, {{
     delimiters: [{{left: "\\[", right: "\\]", display: true}}, {{left: "\\(", right: "\\)", display: false}}],
-    throwOnError: false
+    throwOnError: false,
+    errorColor: "#cc0000"
   }});
 }});
 </script>
