@@ -105,6 +105,12 @@ if(EXISTS "${_exe_dir}/consumer_blas" OR EXISTS "${_exe_dir}/consumer_blas.exe")
 else()
   message(STATUS "[package_consumer] no BLAS found: ctgrad::blas not checked")
 endif()
+# With cmark-gfm here, the installed package defines ctgrad::html and the consumer links it.
+if(EXISTS "${_exe_dir}/consumer_html" OR EXISTS "${_exe_dir}/consumer_html.exe")
+  run_step("run consumer_html" "${_exe_dir}/consumer_html")
+else()
+  message(STATUS "[package_consumer] no cmark-gfm found: ctgrad::html not checked")
+endif()
 
 # 2) Tools ON (the top-level default), installed right after configure: the headers and package
 #    files go in; the tool, not built, is skipped with a message instead of failing the install.
