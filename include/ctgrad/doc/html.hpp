@@ -1,7 +1,7 @@
 #pragma once
 // ctgrad/doc/html.hpp: a derivation as one self-contained HTML page, the math typeset by KaTeX.
 //
-//   auto katex = ctgrad::doc::load_katex("/usr/share/javascript/katex");   // Debian: libjs-katex
+//   auto katex = ctgrad::doc::load_katex("/usr/share/javascript/katex");   // Debian: katex
 //   std::string page = ctgrad::doc::html(d, katex, {.title = "Softplus"},
 //                                        {.forward_svg = svg_of_forward, .gradient_svg = svg_of_gradients});
 //   std::string page2 = ctgrad::doc::html(markdown_text, katex, {.svgs = {{"graph.svg", svg_text}}});
@@ -26,13 +26,18 @@
 //
 // Markdown is converted by cmark-gfm (GitHub's CommonMark library, Debian: libcmark-gfm-dev and
 // libcmark-gfm-extensions-dev), with its table, strikethrough and autolink extensions: the
-// Markdown ctgrad writes is meant to read as GitHub renders it. Link ctgrad::html (CMake),
+// Markdown ctgrad writes is meant to read as GitHub renders it (plain cmark, libcmark-dev, has
+// no tables, which hand-written pages and generated ones may use). Link ctgrad::html (CMake),
 // which is ctgrad::ctgrad plus those two libraries; doc/doc.hpp includes this header only
 // when <cmark-gfm.h> is found. cmark-gfm knows no math, and `$a_i * b_j$` read as Markdown
 // would lose its stars and underscores, so every math span ($...$, $$...$$, outside code) is
 // replaced by a placeholder word before conversion and put back afterwards, HTML-escaped,
 // between \( \) or \[ \] (the delimiters the page gives auto-render): math reaches KaTeX
 // untouched. Raw HTML in the Markdown (the generated-file comment) is kept.
+//
+// From the command line: examples/doc_html KATEX_DIR PAGE.md... writes PAGE.html beside each
+// page, inlining the SVGs beside it that its images name; the target batch_norm_docs runs it
+// on docs/batch_norm*.md after Graphviz (cmake/ctgrad_docs.cmake).
 #include <cstddef>
 #include <fstream>
 #include <functional>
