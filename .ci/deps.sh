@@ -9,7 +9,9 @@
 set -euo pipefail
 
 ctgrad_ensure_deps() {
-    local pkgs=(cmake ninja-build g++ libboost-dev libfmt-dev catch2 libcli11-dev libbenchmark-dev graphviz libopenblas-dev zlib1g-dev dataset-fashion-mnist)
+    # libcmark-gfm*-dev, katex: the HTML pages of docs/ (ctgrad::html); chromium: doc_html_in_browser
+    local pkgs=(cmake ninja-build g++ libboost-dev libfmt-dev catch2 libcli11-dev libbenchmark-dev graphviz libopenblas-dev zlib1g-dev dataset-fashion-mnist
+                libcmark-gfm-dev libcmark-gfm-extensions-dev katex chromium)
     local arg
     for arg in "$@"; do
         case "$arg" in

@@ -54,7 +54,8 @@ endfunction()
 
 function(expect_installed where)
   foreach(f include/ctgrad.hpp lib/cmake/ctgrad/ctgradConfig.cmake lib/cmake/ctgrad/ctgradConfigVersion.cmake
-            lib/cmake/ctgrad/ctgradTargets.cmake lib/cmake/ctgrad/ctgrad_blas.cmake)
+            lib/cmake/ctgrad/ctgradTargets.cmake lib/cmake/ctgrad/ctgrad_blas.cmake
+            lib/cmake/ctgrad/ctgrad_html.cmake)
     if(NOT EXISTS "${where}/${f}")
       message(FATAL_ERROR "[package_consumer] ${where}/${f} was not installed")
     endif()
@@ -103,6 +104,12 @@ if(EXISTS "${_exe_dir}/consumer_blas" OR EXISTS "${_exe_dir}/consumer_blas.exe")
   run_step("run consumer_blas" "${_exe_dir}/consumer_blas")
 else()
   message(STATUS "[package_consumer] no BLAS found: ctgrad::blas not checked")
+endif()
+# With cmark-gfm here, the installed package defines ctgrad::html and the consumer links it.
+if(EXISTS "${_exe_dir}/consumer_html" OR EXISTS "${_exe_dir}/consumer_html.exe")
+  run_step("run consumer_html" "${_exe_dir}/consumer_html")
+else()
+  message(STATUS "[package_consumer] no cmark-gfm found: ctgrad::html not checked")
 endif()
 
 # 2) Tools ON (the top-level default), installed right after configure: the headers and package

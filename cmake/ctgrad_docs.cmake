@@ -1,11 +1,14 @@
 # Generates the batch norm documentation and, with CHECK, compares it with the committed files.
 #
-#   cmake -DGENERATOR=<batch_norm_doc> -DOUT_DIR=<dir> [-DDOT=<dot>] [-DCHECK_DIR=<docs>] -P ctgrad_docs.cmake
+#   cmake -DGENERATOR=<batch_norm_doc> -DOUT_DIR=<dir> [-DDOT=<dot>] [-DHTML=<doc_html> -DKATEX_DIR=<dir>]
+#         [-DCHECK_DIR=<docs>] -P ctgrad_docs.cmake
 #
 # Runs GENERATOR OUT_DIR (Markdown and Graphviz sources), then renders every .dot to .svg when
-# DOT names a Graphviz `dot` executable. With CHECK_DIR, every generated file must equal the file
-# of the same name in CHECK_DIR; SVGs are compared only when they were rendered here (Graphviz
-# installed), and the committed SVGs must then all have been produced.
+# DOT names a Graphviz `dot` executable, then, with the SVGs rendered and HTML (examples/doc_html)
+# and KATEX_DIR given, every generated .md to a self-contained .html. With CHECK_DIR, every
+# generated file must equal the file of the same name in CHECK_DIR; SVGs and HTML pages are
+# compared only when they were produced here (Graphviz, cmark-gfm and KaTeX installed), and the
+# committed ones must then all have been produced.
 if(NOT GENERATOR OR NOT OUT_DIR)
   message(FATAL_ERROR "ctgrad_docs.cmake: pass -DGENERATOR=... -DOUT_DIR=...")
 endif()
@@ -32,6 +35,20 @@ else()
   message(STATUS "Graphviz dot not found: SVGs not rendered (install graphviz)")
 endif()
 
+set(html_made FALSE)
+if(rendered AND HTML AND KATEX_DIR)
+  set(html_made TRUE)
+  file(GLOB pages "${OUT_DIR}/*.md")
+  list(SORT pages)
+  execute_process(COMMAND "${HTML}" "${KATEX_DIR}" ${pages} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${HTML} failed (${rc})")
+  endif()
+else()
+  message(STATUS "HTML pages not made (they need Graphviz, cmark-gfm and KaTeX: graphviz, libcmark-gfm-dev, "
+                 "libcmark-gfm-extensions-dev, katex)")
+endif()
+
 if(CHECK_DIR)
   file(GLOB generated RELATIVE "${OUT_DIR}" "${OUT_DIR}/*")
   list(SORT generated)
@@ -45,6 +62,14 @@ if(CHECK_DIR)
   if(rendered)
     file(GLOB committed_svgs RELATIVE "${CHECK_DIR}" "${CHECK_DIR}/batch_norm*.svg")
     foreach(f IN LISTS committed_svgs)
+      if(NOT EXISTS "${OUT_DIR}/${f}")
+        list(APPEND stale "${f} (committed but no longer generated)")
+      endif()
+    endforeach()
+  endif()
+  if(html_made)
+    file(GLOB committed_pages RELATIVE "${CHECK_DIR}" "${CHECK_DIR}/batch_norm*.html")
+    foreach(f IN LISTS committed_pages)
       if(NOT EXISTS "${OUT_DIR}/${f}")
         list(APPEND stale "${f} (committed but no longer generated)")
       endif()
