@@ -23,6 +23,9 @@ cmake_args=(-S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE"
 if [ -n "${CXX:-}" ]; then
     cmake_args+=("-DCMAKE_CXX_COMPILER=$CXX")
 fi
+# CI's extra configure arguments (.ci/run), one word each: CTGRAD_CMAKE_ARGS="-DA=1 -DB=2"
+read -r -a extra_cmake_args <<< "${CTGRAD_CMAKE_ARGS:-}"
+cmake_args+=("${extra_cmake_args[@]}")
 
 echo "=== configure ($BUILD_DIR, CXX=${CXX:-default}) ==="
 cmake "${cmake_args[@]}"
@@ -32,4 +35,6 @@ ninja -C "$BUILD_DIR" -j2
 
 echo "=== test ==="
 cd "$BUILD_DIR"
-ctest --output-on-failure -j2
+# CTGRAD_CTEST_ARGS: more ctest arguments from CI, one word each (e.g. "-LE compile_fail")
+read -r -a extra_ctest_args <<< "${CTGRAD_CTEST_ARGS:-}"
+ctest --output-on-failure -j2 "${extra_ctest_args[@]}"
