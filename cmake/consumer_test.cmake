@@ -55,7 +55,7 @@ endfunction()
 function(expect_installed where)
   foreach(f include/ctgrad.hpp lib/cmake/ctgrad/ctgradConfig.cmake lib/cmake/ctgrad/ctgradConfigVersion.cmake
             lib/cmake/ctgrad/ctgradTargets.cmake lib/cmake/ctgrad/ctgrad_blas.cmake
-            lib/cmake/ctgrad/ctgrad_html.cmake)
+            lib/cmake/ctgrad/ctgrad_html.cmake lib/cmake/ctgrad/ctgrad_extension_target.cmake)
     if(NOT EXISTS "${where}/${f}")
       message(FATAL_ERROR "[package_consumer] ${where}/${f} was not installed")
     endif()

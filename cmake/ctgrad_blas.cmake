@@ -4,6 +4,7 @@
 #
 # Sets CTGRAD_HAS_BLAS. The target is ctgrad_blas (exported as ctgrad::blas) in a build tree, or
 # the imported ctgrad::blas in an installed one (CTGRAD_BLAS_IMPORTED).
+include("${CMAKE_CURRENT_LIST_DIR}/ctgrad_extension_target.cmake")
 if(NOT DEFINED BLA_VENDOR)
   set(BLA_VENDOR OpenBLAS)
   find_package(BLAS QUIET)
@@ -19,17 +20,8 @@ find_path(CTGRAD_CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas openblas-pthre
 set(CTGRAD_HAS_BLAS OFF)
 if(BLAS_FOUND AND CTGRAD_CBLAS_INCLUDE_DIR)
   set(CTGRAD_HAS_BLAS ON)
-  if(CTGRAD_BLAS_IMPORTED)
-    add_library(ctgrad::blas INTERFACE IMPORTED)
-    set(_ctgrad_blas_target ctgrad::blas)
-    set(_ctgrad_base ctgrad::ctgrad)
-  else()
-    add_library(ctgrad_blas INTERFACE)
-    add_library(ctgrad::blas ALIAS ctgrad_blas)
-    set(_ctgrad_blas_target ctgrad_blas)
-    set(_ctgrad_base ctgrad)
-  endif()
-  target_link_libraries(${_ctgrad_blas_target} INTERFACE ${_ctgrad_base} BLAS::BLAS)
+  ctgrad_extension_target(blas "${CTGRAD_BLAS_IMPORTED}")
+  target_link_libraries(${_ctgrad_blas_target} INTERFACE BLAS::BLAS)
   # SYSTEM: OpenBLAS's header uses C99 _Complex, which -Wpedantic reports in C++
   target_include_directories(${_ctgrad_blas_target} SYSTEM INTERFACE "${CTGRAD_CBLAS_INCLUDE_DIR}")
   target_compile_definitions(${_ctgrad_blas_target} INTERFACE CTGRAD_USE_CBLAS)

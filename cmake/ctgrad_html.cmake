@@ -7,6 +7,7 @@
 # header and the two libraries are found directly). Sets CTGRAD_HAS_HTML. The target is
 # ctgrad_html (exported as ctgrad::html) in a build tree, or the imported ctgrad::html in an
 # installed one (CTGRAD_HTML_IMPORTED).
+include("${CMAKE_CURRENT_LIST_DIR}/ctgrad_extension_target.cmake")
 find_path(CTGRAD_CMARK_GFM_INCLUDE_DIR cmark-gfm-core-extensions.h)
 find_library(CTGRAD_CMARK_GFM_LIBRARY cmark-gfm)
 find_library(CTGRAD_CMARK_GFM_EXTENSIONS_LIBRARY cmark-gfm-extensions)
@@ -14,18 +15,9 @@ find_library(CTGRAD_CMARK_GFM_EXTENSIONS_LIBRARY cmark-gfm-extensions)
 set(CTGRAD_HAS_HTML OFF)
 if(CTGRAD_CMARK_GFM_INCLUDE_DIR AND CTGRAD_CMARK_GFM_LIBRARY AND CTGRAD_CMARK_GFM_EXTENSIONS_LIBRARY)
   set(CTGRAD_HAS_HTML ON)
-  if(CTGRAD_HTML_IMPORTED)
-    add_library(ctgrad::html INTERFACE IMPORTED)
-    set(_ctgrad_html_target ctgrad::html)
-    set(_ctgrad_base ctgrad::ctgrad)
-  else()
-    add_library(ctgrad_html INTERFACE)
-    add_library(ctgrad::html ALIAS ctgrad_html)
-    set(_ctgrad_html_target ctgrad_html)
-    set(_ctgrad_base ctgrad)
-  endif()
+  ctgrad_extension_target(html "${CTGRAD_HTML_IMPORTED}")
   # the extensions library calls into the core one: it comes first
-  target_link_libraries(${_ctgrad_html_target} INTERFACE ${_ctgrad_base} "${CTGRAD_CMARK_GFM_EXTENSIONS_LIBRARY}"
+  target_link_libraries(${_ctgrad_html_target} INTERFACE "${CTGRAD_CMARK_GFM_EXTENSIONS_LIBRARY}"
                                                          "${CTGRAD_CMARK_GFM_LIBRARY}")
   target_include_directories(${_ctgrad_html_target} SYSTEM INTERFACE "${CTGRAD_CMARK_GFM_INCLUDE_DIR}")
   if(NOT CTGRAD_HTML_IMPORTED)
