@@ -23,7 +23,7 @@
 #include "ctgrad/expr/softmax.hpp"
 #include "ctgrad/expr/statistics.hpp"
 #include "ctgrad/expr/stop_gradient.hpp"
-#include "ctgrad/expr/text.hpp"
+#include "ctgrad/graph/render.hpp"
 #include "ctgrad/graph/topo.hpp"
 #include "ctgrad/nn/batch_norm.hpp"
 #include "ctgrad/nn/layer_norm.hpp"

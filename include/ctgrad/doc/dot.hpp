@@ -11,8 +11,10 @@
 // a gradient) are white, the others shaded; the roots have a double border.
 #include <cstddef>
 #include <set>
+#include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -20,6 +22,8 @@
 #include "ctgrad/doc/latex.hpp"
 #include "ctgrad/doc/names.hpp"
 #include "ctgrad/expr/list.hpp"
+#include "ctgrad/graph/index.hpp"
+#include "ctgrad/graph/render.hpp"
 #include "ctgrad/graph/topo.hpp"
 
 namespace ctgrad::doc {
@@ -40,66 +44,21 @@ inline std::string dot_escape(const std::string& s) {
   return out;
 }
 
-template <class L, class N>
-struct position_in;
-template <class... Ts, class N>
-struct position_in<type_list<Ts...>, N> {
-  static constexpr std::size_t value = [] {
-    constexpr bool hits[] = {std::is_same_v<Ts, N>..., false};
-    std::size_t i = 0;
-    while (i < sizeof...(Ts) && !hits[i]) ++i;
-    return i;
-  }();
+/// Whether each node of Order is among the nodes of Context (a topological order), by place.
+template <class Order, class Context>
+struct in_context;
+template <class... Ns, class Context>
+struct in_context<type_list<Ns...>, Context> {
+  static constexpr std::array<bool, sizeof...(Ns)> value{
+      ctgrad::detail::graph_index<Context>::template contains_t<Ns>::value...};
 };
 
-template <class P, std::size_t I>
-constexpr bool shape_only_operand() {
-  return op_traits<typename P::op>::is_shape_only(I);
-}
-
-template <class Order, class Roots, class Context, class N>
-void dot_node(std::string& out, const name_table& pictures) {
-  constexpr std::size_t id = position_in<Order, N>::value + 1;
-  std::string label;
-  std::string attrs;
-  if constexpr (is_input_v<N>) {
-    label = doc::to_text(N{}, pictures);
-    attrs = ", shape=ellipse, fillcolor=\"#e8f0fe\"";
-  } else if constexpr (is_constant_v<N>) {
-    label = ctgrad::to_text(N{});
-    attrs = ", shape=plaintext, style=\"\"";
-  } else {
-    label = doc::to_text(N{}, pictures) + " = " + doc::definition_text(N{}, pictures);
-    if (!ctgrad::detail::contains_v<Context, N>) attrs = ", fillcolor=\"#fdf1d6\"";
-  }
-  if constexpr (ctgrad::detail::contains_v<Roots, N>) attrs += ", peripheries=2";
-  out += fmt::format("  n{} [label=\"{}\"{}];\n", id, dot_escape(label), attrs);
-}
-
-template <class Order, class N, std::size_t I, class Arg>
-void dot_edge(std::string& out, std::set<std::size_t>& drawn) {
-  constexpr std::size_t from = position_in<Order, Arg>::value + 1;
-  constexpr std::size_t to = position_in<Order, N>::value + 1;
-  if (!drawn.insert(from).second) return;
-  if constexpr (shape_only_operand<N, I>()) out += fmt::format("  n{} -> n{} [style=dashed];\n", from, to);
-  else out += fmt::format("  n{} -> n{};\n", from, to);
-}
-
-template <class Order, class N, class... Args, std::size_t... I>
-void dot_edges(std::string& out, type_list<Args...>, std::index_sequence<I...>) {
-  std::set<std::size_t> drawn;
-  (dot_edge<Order, N, I, Args>(out, drawn), ...);
-}
-
-template <class N>
-void picture_name(name_table& pictures, std::size_t& k) {
-  if constexpr (!is_input_v<N> && !is_constant_v<N>)
-    if (pictures.find(id_of(N{})) == nullptr) pictures.add(name_entry{id_of(N{}), fmt::format("w{}", ++k), {}, {}, {}, {}});
-}
-
-template <class... Ns, class Roots, class Context>
-std::string dot_of(type_list<Ns...>, Roots, Context, const name_table& names, const dot_options& o) {
-  using order = type_list<Ns...>;
+/// The graph `Order` as DOT, read from its rendering table (graph/render.hpp): one node per
+/// place, labels rendered with the picture names, edges from the operand places.
+inline std::string dot_of(graph_ref g, std::span<const std::uint32_t> roots, const bool* in_context,
+                          const name_table& names, const dot_options& o) {
+  namespace render = ctgrad::detail::render;
+  const render::graph_view& v = *g.view;
   // Labels use the picture labels of the names; unnamed intermediates get w1, w2, ...
   name_table pictures;
   for (const auto& e : names.entries()) {
@@ -108,17 +67,53 @@ std::string dot_of(type_list<Ns...>, Roots, Context, const name_table& names, co
     pictures.add(std::move(p));
   }
   std::size_t k = 0;
-  ctgrad::detail::in_order({(picture_name<Ns>(pictures, k), 0)...});
+  for (std::size_t i = 0; i < v.size; ++i)
+    if (v.entries[i].leaf == render::leaf_kind::none && pictures.find(g.ids[i]) == nullptr)
+      pictures.add(name_entry{g.ids[i], fmt::format("w{}", ++k), {}, {}, {}, {}});
+  const std::vector<render::place_name> by_place = detail::place_names(g, pictures);
 
   std::string out = "digraph {\n";
   out += fmt::format("  rankdir={};\n", o.rankdir);
   if (!o.title.empty()) out += fmt::format("  label=\"{}\";\n  labelloc=t;\n", dot_escape(o.title));
   out += "  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"Helvetica\", fontsize=11];\n";
   out += "  edge [color=\"#555555\", arrowsize=0.7];\n";
-  ctgrad::detail::in_order({(dot_node<order, Roots, Context, Ns>(out, pictures), 0)...});
-  ctgrad::detail::in_order({(dot_edges<order, Ns>(out, children_t<Ns>{}, std::make_index_sequence<children_t<Ns>::size>{}), 0)...});
+  for (std::uint32_t i = 0; i < v.size; ++i) {
+    const render::entry& e = v.entries[i];
+    std::string label = render::render(v, i, syntax::text, by_place);
+    std::string attrs;
+    if (e.leaf == render::leaf_kind::input) {
+      attrs = ", shape=ellipse, fillcolor=\"#e8f0fe\"";
+    } else if (e.leaf == render::leaf_kind::constant) {
+      attrs = ", shape=plaintext, style=\"\"";
+    } else {
+      label += " = " + render::render(v, i, syntax::text, by_place, true);
+      if (!in_context[i]) attrs = ", fillcolor=\"#fdf1d6\"";
+    }
+    for (std::uint32_t r : roots)
+      if (r == i) {
+        attrs += ", peripheries=2";
+        break;
+      }
+    out += fmt::format("  n{} [label=\"{}\"{}];\n", i + 1, dot_escape(label), attrs);
+  }
+  for (std::uint32_t i = 0; i < v.size; ++i) {
+    std::set<std::uint32_t> drawn;
+    for (std::uint32_t a = 0; a < v.entries[i].arity; ++a) {
+      const std::uint32_t from = v.operand(i, a);
+      if (!drawn.insert(from).second) continue;
+      if ((v.entries[i].shape_only >> a) & 1U) out += fmt::format("  n{} -> n{} [style=dashed];\n", from + 1, i + 1);
+      else out += fmt::format("  n{} -> n{};\n", from + 1, i + 1);
+    }
+  }
   out += "}\n";
   return out;
+}
+
+template <class Order, class Context, class... Rs>
+std::string dot_of(expr_list<Rs...> roots, const name_table& names, const dot_options& o) {
+  using index = ctgrad::detail::graph_index<Order>;
+  const auto& places = ctgrad::detail::render::root_places<index, decltype(roots)>::value;
+  return detail::dot_of(graph_of<Order>::value, places, in_context<Order, Context>::value.data(), names, o);
 }
 
 }  // namespace detail
@@ -127,14 +122,14 @@ std::string dot_of(type_list<Ns...>, Roots, Context, const name_table& names, co
 template <class... Rs>
 std::string to_dot(expr_list<Rs...>, const name_table& names, const dot_options& options = {}) {
   using order = topological_order_t<Rs...>;
-  return detail::dot_of(order{}, type_list<Rs...>{}, order{}, names, options);
+  return detail::dot_of<order, order>(expr_list<Rs...>{}, names, options);
 }
 
 /// The graph of `roots`, with the nodes that are not among the unique nodes of `context` shaded
 /// (a gradient drawn against its forward pass).
 template <class... Rs, class... Cs>
 std::string to_dot(expr_list<Rs...>, expr_list<Cs...>, const name_table& names, const dot_options& options = {}) {
-  return detail::dot_of(topological_order_t<Rs...>{}, type_list<Rs...>{}, topological_order_t<Cs...>{}, names, options);
+  return detail::dot_of<topological_order_t<Rs...>, topological_order_t<Cs...>>(expr_list<Rs...>{}, names, options);
 }
 
 }  // namespace ctgrad::doc

@@ -7,198 +7,112 @@
 //   fmt::format("{}", ctgrad::doc::with_names(x - mu, names));   // "x - mu"
 //   fmt::format("{}", ctgrad::doc::latex(x - mu, names));        // "x - \mu"
 //
-// Each operation renders itself (its `latex` member, next to its evaluation and its rules);
-// this header walks the expression, stopping at named subexpressions. Operations without a
-// `latex` member (users' own) are written from their text notation: softplus(a) becomes
-// \operatorname{softplus}\left(a\right). Inputs are written as their names, Greek names as
-// Greek letters (gamma is \gamma, eps is \epsilon). Broadcasting is implicit, as in NumPy.
+// Each operation renders itself (its `latex` member, next to its evaluation and its rules); the
+// one renderer of ctgrad/graph/render.hpp walks the expression's table, and this header gives
+// it the names of the table's nodes, so that it stops at named subexpressions. Operations
+// without a `latex` member (users' own) are written from their text notation: softplus(a)
+// becomes \operatorname{softplus}\left(a\right). Inputs are written as their names, Greek names
+// as Greek letters (gamma is \gamma, eps is \epsilon). Broadcasting is implicit, as in NumPy.
 #include <array>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "ctgrad/doc/names.hpp"
+#include "ctgrad/expr/list.hpp"
 #include "ctgrad/expr/node.hpp"
-#include "ctgrad/expr/text.hpp"
+#include "ctgrad/graph/render.hpp"
+#include "ctgrad/graph/topo.hpp"
 
 namespace ctgrad::doc {
 
 namespace detail {
 
-/// LaTeX for an input's name: Greek letter names become the letter, other names of one
-/// character stay, longer ones are upright text (underscores escaped).
-inline std::string latex_identifier(std::string_view n) {
-  static constexpr std::array<std::string_view, 24> greek{
-      "alpha", "beta",  "gamma",   "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
-      "nu",    "xi",    "omicron", "pi",    "rho",     "sigma", "tau", "upsilon", "phi", "chi", "psi",   "omega"};
-  if (n == "eps") return "\\epsilon";
-  for (auto g : greek)
-    if (n == g) return fmt::format("\\{}", g);
-  if (n.size() == 1) return std::string(n);
-  std::string out;
-  for (char c : n) {
-    if (c == '_') out += "\\_";
-    else out += c;
-  }
-  return fmt::format("\\mathrm{{{}}}", out);
-}
+namespace render = ctgrad::detail::render;
 
-/// A name as an operand: atomic unless a superscript sits at its top level (sigma^2 squared
-/// needs parentheses).
-inline latex_operand named_operand(const std::string& tex) {
-  int depth = 0;
-  for (char c : tex) {
-    if (c == '{') ++depth;
-    else if (c == '}') --depth;
-    else if (c == '^' && depth == 0) return {tex, precedence::power};
-  }
-  return {tex, precedence::atom};
-}
+/// The run-time identities of a graph's nodes by place, to look up their names.
+template <class Order>
+struct place_ids;
+template <class... Ns>
+struct place_ids<type_list<Ns...>> {
+  static constexpr std::array<type_id, sizeof...(Ns)> value{&type_key<Ns>::id...};
+};
 
-template <class Op, class... Args>
-concept has_latex = requires(const latex_operand& o) { Op::template latex<Args...>((void(sizeof(Args)), o)...); };
+/// A graph's table for rendering by place, with its nodes' identities.
+struct graph_ref {
+  const render::graph_view* view = nullptr;
+  const type_id* ids = nullptr;
+};
+template <class Order>
+struct graph_of {
+  static constexpr graph_ref value{&render::graph_render<Order>::view, place_ids<Order>::value.data()};
+};
 
-inline std::string escape_latex_text(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '_' || c == '#' || c == '%' || c == '&' || c == '$' || c == '{' || c == '}') out += '\\';
-    out += c;
-  }
+/// The names of `names` by place (empty when there are none).
+inline std::vector<render::place_name> place_names(graph_ref g, const name_table& names) {
+  std::vector<render::place_name> out;
+  if (names.entries().empty()) return out;
+  out.resize(g.view->size);
+  for (std::size_t i = 0; i < g.view->size; ++i)
+    if (const name_entry* n = names.find(g.ids[i])) out[i] = {n->text, n->latex, true};
   return out;
 }
 
-/// LaTeX of an operation without a `latex` member, from its text notation.
-template <class Op, class... Args>
-latex_operand default_latex(const std::array<latex_operand, sizeof...(Args)>& ops) {
-  const std::string sym = Op::template symbol<Args...>();
-  using traits = op_traits<Op>;
-  if constexpr (traits::how == notation::infix && sizeof...(Args) == 2) {
-    return {ops[0].wrapped(traits::prec) + " " + sym + " " +
-                ops[1].wrapped_right(traits::associative ? traits::prec : traits::prec + 1),
-            traits::prec};
-  } else if constexpr (traits::how == notation::prefix && sizeof...(Args) == 1) {
-    return {sym + ops[0].wrapped(precedence::unary), precedence::additive};
-  } else if constexpr (traits::how == notation::postfix && sizeof...(Args) == 1) {
-    return {ops[0].wrapped(precedence::atom) + "{" + escape_latex_text(sym) + "}", precedence::power};
-  } else {
-    std::string args;
-    for (const auto& o : ops) args += (args.empty() ? "" : ", ") + o.tex;
-    return {fmt::format("\\operatorname{{{}}}\\left({}\\right)", escape_latex_text(sym), args), precedence::atom};
-  }
+/// The node at `place` of g as text or LaTeX, named nodes by their names; with `definition`,
+/// the node itself as its definition even when it has a name.
+inline std::string render_at(graph_ref g, std::size_t place, syntax s, const name_table& names,
+                             bool definition = false) {
+  const std::vector<render::place_name> by_place = detail::place_names(g, names);
+  return render::render(*g.view, static_cast<std::uint32_t>(place), s, by_place, definition);
 }
 
 template <class E>
-struct latex_of;
-
-template <fixed_string Name, std::size_t R>
-struct latex_of<input_node<Name, R>> {
-  static latex_operand definition(const name_table&) { return {latex_identifier(Name.view()), precedence::atom}; }
-};
-
-template <rational V>
-struct latex_of<constant_node<V>> {
-  static latex_operand definition(const name_table&) {
-    if constexpr (V.den == 1) return {fmt::format("{}", V.num), V.num < 0 ? precedence::additive : precedence::atom};
-    else if constexpr (V.num < 0) return {fmt::format("-\\frac{{{}}}{{{}}}", -V.num, V.den), precedence::additive};
-    else return {fmt::format("\\frac{{{}}}{{{}}}", V.num, V.den), precedence::unary};
-  }
-};
-
-/// E rendered with the names of `names`: its own name if it has one, else its definition.
-template <class E>
-latex_operand latex_operand_of(const name_table& names) {
-  if (const name_entry* n = names.find(id_of(E{}))) return named_operand(n->latex);
-  return latex_of<E>::definition(names);
+std::string render_root(syntax s, const name_table& names, bool definition) {
+  using order = topological_order_t<E>;
+  return detail::render_at(graph_of<order>::value, order::size - 1, s, names, definition);
 }
-
-template <class Op, class... Args>
-struct latex_of<node<Op, Args...>> {
-  /// The node's own rendering (never its name); operands by name where they have one.
-  static latex_operand definition(const name_table& names) {
-    if constexpr (has_latex<Op, Args...>) {
-      return Op::template latex<Args...>(latex_operand_of<Args>(names)...);
-    } else {
-      return default_latex<Op, Args...>(std::array<latex_operand, sizeof...(Args)>{latex_operand_of<Args>(names)...});
-    }
-  }
-};
-
-// ---- text with names: the same walk as ctgrad/expr/text.hpp, stopping at names ------------
-
-struct text_operand {
-  std::string text;
-  int prec = precedence::atom;
-  [[nodiscard]] std::string wrapped(int min_prec) const { return prec < min_prec ? "(" + text + ")" : text; }
-};
-
-template <class E>
-struct named_text_of {
-  static text_operand definition(const name_table&) {
-    return {ctgrad::detail::text_of<E>::get(), ctgrad::detail::text_of<E>::prec};
-  }
-};
-
-template <class E>
-text_operand text_operand_of(const name_table& names) {
-  if (const name_entry* n = names.find(id_of(E{}))) return {n->text, precedence::atom};
-  return named_text_of<E>::definition(names);
-}
-
-template <class Op, class... Args>
-struct named_text_of<node<Op, Args...>> {
-  static text_operand definition(const name_table& names) {
-    const std::string sym = Op::template symbol<Args...>();
-    const std::array<text_operand, sizeof...(Args)> ops{text_operand_of<Args>(names)...};
-    using traits = op_traits<Op>;
-    if constexpr (traits::how == notation::infix) {
-      static_assert(sizeof...(Args) == 2, "ctgrad: infix notation needs two operands");
-      return {fmt::format("{} {} {}", ops[0].wrapped(traits::prec), sym,
-                          ops[1].wrapped(traits::associative ? traits::prec : traits::prec + 1)),
-              traits::prec};
-    } else if constexpr (traits::how == notation::prefix) {
-      std::string s = sym;
-      for (const auto& o : ops) s += o.wrapped(precedence::unary);
-      return {s, traits::prec};
-    } else if constexpr (traits::how == notation::postfix) {
-      std::string s;
-      for (const auto& o : ops) s += o.wrapped(precedence::atom);
-      return {s + sym, traits::prec};
-    } else {
-      std::string args;
-      for (const auto& o : ops) args += (args.empty() ? "" : ", ") + o.text;
-      return {fmt::format("{}({})", sym, args), traits::prec};
-    }
-  }
-};
 
 }  // namespace detail
 
 /// The expression as LaTeX, stopping at named subexpressions (including E itself).
 template <Expression E>
 std::string to_latex(E, const name_table& names = {}) {
-  return detail::latex_operand_of<std::remove_cvref_t<E>>(names).tex;
+  return detail::render_root<std::remove_cvref_t<E>>(syntax::latex, names, false);
 }
 
 /// The expression's own definition as LaTeX: E itself is expanded one level even when named,
 /// its operands are written by name (`mu` named: sum<0>(x) / count<0>(x) gives \frac{\sum_{i} x}{m}).
 template <Expression E>
 std::string definition_latex(E, const name_table& names = {}) {
-  return detail::latex_of<std::remove_cvref_t<E>>::definition(names).tex;
+  return detail::render_root<std::remove_cvref_t<E>>(syntax::latex, names, true);
 }
 
 /// The expression as text, stopping at named subexpressions; with no names, the same as
 /// ctgrad::to_text.
 template <Expression E>
 std::string to_text(E, const name_table& names) {
-  return detail::text_operand_of<std::remove_cvref_t<E>>(names).text;
+  return detail::render_root<std::remove_cvref_t<E>>(syntax::text, names, false);
 }
 
 /// E's own definition as text, operands by name.
 template <Expression E>
 std::string definition_text(E, const name_table& names) {
-  return detail::named_text_of<std::remove_cvref_t<E>>::definition(names).text;
+  return detail::render_root<std::remove_cvref_t<E>>(syntax::text, names, true);
+}
+
+/// Several expressions as a let program (ctgrad::text_options), the named subexpressions each
+/// on a line of their own under their names:
+///   doc::to_text(ctgrad::exprs(dx, dgamma), names, {.let = true, .results = {"dx", "dgamma"}})
+template <class... Es>
+std::string to_text(expr_list<Es...> list, const name_table& names, const text_options& options) {
+  using order = typename ctgrad::detail::render::list_order<decltype(list)>::type;
+  using g = detail::graph_of<order>;
+  const auto& roots = ctgrad::detail::render::root_places<ctgrad::detail::graph_index<order>, expr_list<Es...>>::value;
+  const std::vector<detail::render::place_name> by_place = detail::place_names(g::value, names);
+  return detail::render::text_program(*g::value.view, roots, options, by_place);
 }
 
 /// An expression and a name table, printed with fmt as text: fmt::format("{}", with_names(e, t)).

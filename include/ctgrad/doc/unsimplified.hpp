@@ -30,7 +30,6 @@ struct unsimplified_op : elementwise_base {
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G g, Self, A) { return g; }
 
-  template <class A>
   static latex_operand latex(const latex_operand& a) { return a; }
   static constexpr std::string_view rule_name = "identity";
   static constexpr std::string_view rule_latex = "c = a:\\quad \\bar{a} \\mathrel{+}= \\bar{c}";

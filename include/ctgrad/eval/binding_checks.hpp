@@ -3,7 +3,7 @@
 //
 //   ctgrad::shape_error     (eval/bind.hpp) thrown when bound extents do not fit together; the message names
 //                           the inputs, axes and extents, and the expression (rendered at run
-//                           time from a table indexed by place, not by a function per node)
+//                           time from the graph's table, graph/render.hpp)
 //   flat::bind_one          one input's binding: rank and element type checked at compile time,
 //                           a missing binding names the input (core/diagnostics.hpp)
 //   check_bindings          only ctgrad::bind(...) results, each input bound once
@@ -25,7 +25,7 @@
 
 #include "ctgrad/eval/bind.hpp"
 #include "ctgrad/eval/schedule.hpp"
-#include "ctgrad/expr/text.hpp"
+#include "ctgrad/graph/render.hpp"
 
 namespace ctgrad {
 
@@ -46,82 +46,11 @@ constexpr auto find_binding() {
 
 namespace flat {
 
-/// What the text of a node is made of (ctgrad::to_text, expr/text.hpp), in a table indexed by
-/// place: an error message renders a node's text from it at run time, so that no text
-/// function is instantiated per node and named by its (deep) type. Inputs and constants: their
-/// text; nodes: their op's symbol, precedence and notation, and their operands' places.
-struct text_entry {
-  std::string (*symbol)() = nullptr;
-  int prec = precedence::atom;
-  bool leaf = true;
-  notation how = notation::call;
-  bool associative = false;
-  std::uint32_t arity = 0;
-  std::array<std::uint32_t, planning::max_arity> operand{};
-};
-template <class N>
-struct text_entry_of {
-  static constexpr text_entry value{&text_of<N>::get, text_of<N>::prec};
-};
-/// A node's entry, named by its op and arity only where the op's symbol takes no operand types
-/// (`template <class...> symbol()`, as every ctgrad op): an entry per node, and a symbol
-/// function per node whose address it holds, would each have a mangled name holding the node.
-template <class Op, std::uint32_t Arity>
-struct text_entry_of_op {
-  static constexpr text_entry value{&Op::template symbol<>, op_traits<Op>::prec, false, op_traits<Op>::how,
-                                    op_traits<Op>::associative, Arity};
-};
-template <class Op, class... Args>
-struct text_entry_of_node {
-  static constexpr text_entry value{&Op::template symbol<Args...>, op_traits<Op>::prec, false, op_traits<Op>::how,
-                                    op_traits<Op>::associative, static_cast<std::uint32_t>(sizeof...(Args))};
-};
-template <class Op, class... Args>
-struct text_entry_of<node<Op, Args...>>
-    : std::conditional_t<op_traits<Op>::plain_symbol,
-                         text_entry_of_op<Op, static_cast<std::uint32_t>(sizeof...(Args))>,
-                         text_entry_of_node<Op, Args...>> {};
-/// The entries, with their operands' places from the planner's table (named by the node only,
-/// not by the graph: the operands of a count are its shape operand, those of every other node
-/// are its children in order).
-template <std::size_t S>
-constexpr std::array<text_entry, S> with_operands(std::array<text_entry, S> t,
-                                                  const std::array<planning::node_info, S>& info) {
-  for (std::size_t i = 0; i < S; ++i) {
-    if (t[i].leaf) continue;
-    for (std::uint32_t k = 0; k < t[i].arity; ++k)
-      t[i].operand[k] = info[i].k == planning::kind::count ? info[i].shape_child : info[i].child[k];
-  }
-  return t;
-}
-
-/// The text of the node at place i, as ctgrad::to_text gives it.
-template <std::size_t S>
-std::string render(const std::array<text_entry, S>& t, std::uint32_t i);
-template <std::size_t S>
-std::string render_wrapped(const std::array<text_entry, S>& t, std::uint32_t i, int min_prec) {
-  std::string s = render(t, i);
-  return t[i].prec < min_prec ? fmt::format("({})", s) : s;
-}
-template <std::size_t S>
-std::string render(const std::array<text_entry, S>& t, std::uint32_t i) {
-  const text_entry& e = t[i];
-  if (e.leaf) return e.symbol();
-  const std::string sym = e.symbol();
-  if (e.how == notation::infix) {
-    // a - (b + c), a / (b * c): the right operand of a non-associative operator needs
-    // parentheses at equal precedence.
-    return fmt::format("{} {} {}", render_wrapped(t, e.operand[0], e.prec), sym,
-                       render_wrapped(t, e.operand[1], e.associative ? e.prec : e.prec + 1));
-  }
-  std::string operands;
-  if (e.how == notation::prefix || e.how == notation::postfix) {
-    for (std::uint32_t k = 0; k < e.arity; ++k)
-      operands += render_wrapped(t, e.operand[k], e.how == notation::prefix ? precedence::unary : precedence::atom);
-    return e.how == notation::prefix ? fmt::format("{}{}", sym, operands) : fmt::format("{}{}", operands, sym);
-  }
-  for (std::uint32_t k = 0; k < e.arity; ++k) operands += (k > 0 ? ", " : "") + render(t, e.operand[k]);
-  return fmt::format("{}({})", sym, operands);
+/// The text of the node at place i of the executor's graph, as ctgrad::to_text gives it: rendered
+/// at run time from the graph's table (graph/render.hpp), so that no text function is
+/// instantiated per node and named by its (deep) type.
+inline std::string render(const render::graph_view& g, std::uint32_t i) {
+  return render::render(g, i, syntax::text);
 }
 
 [[noreturn]] inline void throw_mismatch(const std::string& text, const extent& a, const extent& b) {

@@ -54,8 +54,6 @@ struct executor_tables<type_list<Ns...>> {
   static constexpr std::array<double, sizeof...(Ns)> identities{flat::identity_of<Ns>::value...};
   /// The value of every constant node (zero for the other nodes).
   static constexpr std::array<rational, sizeof...(Ns)> constants{flat::constant_of<Ns>::value...};
-  static constexpr std::array<flat::text_entry, sizeof...(Ns)> texts = flat::with_operands(
-      std::array<flat::text_entry, sizeof...(Ns)>{flat::text_entry_of<Ns>::value...}, node_tables<type_list<Ns...>>::info);
 };
 
 template <class T, class Order, class Outputs>
@@ -319,7 +317,8 @@ struct executor {
 
   static constexpr const auto& count_axes = executor_tables<Order>::count_axes;
   static constexpr const auto& identities = executor_tables<Order>::identities;
-  static constexpr const auto& texts = executor_tables<Order>::texts;
+  /// The graph's table for rendering a node's text in an error message (graph/render.hpp).
+  static constexpr const render::graph_view& texts = render::graph_render<Order>::view;
 
   /// Merges the extents of operand c into those of node i (rank R) being assembled in `out`.
   void merge(std::size_t i, std::size_t c, extent* out, std::array<bool, max_rank>& found) const {

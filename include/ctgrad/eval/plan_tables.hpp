@@ -29,22 +29,8 @@ struct node_tables;
 template <class... Ns>
 struct node_tables<type_list<Ns...>> {
   using index_t = graph_index<type_list<Ns...>>;
-  /// Where the operand places of each node start in `operand_places` (edges in node order).
-  static constexpr std::array<std::size_t, sizeof...(Ns) + 1> operand_first = [] {
-    std::array<std::size_t, sizeof...(Ns) + 1> f{};
-    constexpr std::size_t count[] = {children_t<Ns>::size..., 0};  // braced, not a fold: core/pack.hpp
-    for (std::size_t i = 0; i < sizeof...(Ns); ++i) f[i + 1] = f[i] + count[i];
-    return f;
-  }();
-  static constexpr std::array<std::uint32_t, index_t::edge_count + 1> operand_places = [] {
-    std::array<std::uint32_t, index_t::edge_count + 1> p{};
-    std::size_t e = 0;
-    const auto add = [&](const auto& places) {
-      for (std::size_t c : places) p[e++] = static_cast<std::uint32_t>(c);
-    };
-    in_order({(add(sequence_array<typename index_t::template operand_places<children_t<Ns>>::type>::value), 0)...});
-    return p;
-  }();
+  static constexpr const auto& operand_first = index_t::operand_offsets;
+  static constexpr const auto& operand_places = index_t::operand_list;
   static constexpr std::array<planning::node_info, sizeof...(Ns)> info = planning::with_places(
       std::array<planning::node_info, sizeof...(Ns)>{planning::info_base<Ns>::value...}, operand_first, operand_places);
 };

@@ -112,9 +112,10 @@ struct neg_op : elementwise_base {
   static constexpr T apply(T a) { return -a; }
 
   // Documentation (ctgrad/doc): LaTeX and the local rule a derivation cites.
-  template <class A>
   static latex_operand latex(const latex_operand& a) {
-    return {"-" + a.wrapped(precedence::multiplicative), precedence::additive, a.open_right};
+    std::string text = "-";  // not "-" + ...: GCC 12 warns -Wrestrict on that concatenation
+    text += a.wrapped(precedence::multiplicative);
+    return {std::move(text), precedence::additive, a.open_right};
   }
   static constexpr std::string_view rule_name = "negation";
   static constexpr std::string_view rule_latex = "c = -a:\\quad \\bar{a} \\mathrel{+}= -\\bar{c}";
@@ -143,8 +144,6 @@ struct add_op : elementwise_base {
 
   template <class T>
   static constexpr T apply(T a, T b) { return a + b; }
-
-  template <class A, class B>
   static latex_operand latex(const latex_operand& a, const latex_operand& b) {
     return {a.wrapped(precedence::additive) + " + " + b.wrapped(precedence::additive), precedence::additive};
   }
@@ -176,8 +175,6 @@ struct sub_op : elementwise_base {
 
   template <class T>
   static constexpr T apply(T a, T b) { return a - b; }
-
-  template <class A, class B>
   static latex_operand latex(const latex_operand& a, const latex_operand& b) {
     return {a.wrapped(precedence::additive) + " - " + b.wrapped_right(precedence::additive + 1), precedence::additive};
   }
@@ -215,9 +212,8 @@ struct mul_op : elementwise_base {
 
   // A scalar factor (a constant, a count, eps) is written next to the other; two tensors get
   // the elementwise product sign.
-  template <class A, class B>
   static latex_operand latex(const latex_operand& a, const latex_operand& b) {
-    const char* sign = A::shape.rank == 0 || B::shape.rank == 0 ? " " : " \\odot ";
+    const char* sign = a.shape.rank == 0 || b.shape.rank == 0 ? " " : " \\odot ";
     const std::string right = b.wrapped_right(precedence::multiplicative);
     return {a.wrapped(precedence::multiplicative, true) + sign + right, precedence::multiplicative,
             b.open_right && right == b.tex};
@@ -268,8 +264,6 @@ struct div_op : elementwise_base {
 
   template <class T>
   static constexpr T apply(T a, T b) { return a / b; }
-
-  template <class A, class B>
   static latex_operand latex(const latex_operand& a, const latex_operand& b) {
     return {"\\frac{" + a.tex + "}{" + b.tex + "}", precedence::unary};
   }

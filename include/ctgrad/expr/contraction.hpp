@@ -247,7 +247,6 @@ struct einsum_op : contraction_op {
   }
   template <class...>
   static std::string symbol() { return fmt::format("einsum<{}>", S.text()); }
-  template <class... A>
   static latex_operand latex(const std::same_as<latex_operand> auto&... ops) {
     const std::array<latex_operand, sizeof...(ops)> o{ops...};
     return detail::einsum::latex(S, o.data());

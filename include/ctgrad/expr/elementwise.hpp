@@ -65,7 +65,6 @@ struct square_op : elementwise_base {
   static constexpr int prec = precedence::power;
   template <class...>
   static std::string symbol() { return "^2"; }
-  template <class A>
   static latex_operand latex(const latex_operand& a) { return {a.wrapped(precedence::atom) + "^{2}", precedence::power}; }
   static constexpr std::string_view rule_name = "power rule";
   static constexpr std::string_view rule_latex = "c = a^{2}:\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\odot 2a";
@@ -81,7 +80,6 @@ struct square_op : elementwise_base {
 struct sqrt_op : unary_function_base {
   template <class...>
   static std::string symbol() { return "sqrt"; }
-  template <class A>
   static latex_operand latex(const latex_operand& a) { return {"\\sqrt{" + a.tex + "}", precedence::atom}; }
   static constexpr std::string_view rule_name = "chain rule through the square root";
   static constexpr std::string_view rule_latex = "c = \\sqrt{a}:\\quad \\bar{a} \\mathrel{+}= \\frac{\\bar{c}}{2c}";
@@ -95,7 +93,6 @@ struct sqrt_op : unary_function_base {
 struct rsqrt_op : unary_function_base {
   template <class...>
   static std::string symbol() { return "rsqrt"; }
-  template <class A>
   static latex_operand latex(const latex_operand& a) { return {"\\frac{1}{\\sqrt{" + a.tex + "}}", precedence::unary}; }
   static constexpr std::string_view rule_name = "chain rule through the reciprocal square root";
   static constexpr std::string_view rule_latex =
@@ -118,7 +115,6 @@ struct rsqrt_op : unary_function_base {
 struct exp_op : unary_function_base {
   template <class...>
   static std::string symbol() { return "exp"; }
-  template <class A>
   static latex_operand latex(const latex_operand& a) { return {"\\exp\\left(" + a.tex + "\\right)", precedence::atom}; }
   static constexpr std::string_view rule_name = "chain rule through exp";
   static constexpr std::string_view rule_latex = "c = \\exp(a):\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\odot c";
@@ -132,7 +128,6 @@ struct exp_op : unary_function_base {
 struct log_op : unary_function_base {
   template <class...>
   static std::string symbol() { return "log"; }
-  template <class A>
   static latex_operand latex(const latex_operand& a) { return {"\\log\\left(" + a.tex + "\\right)", precedence::atom}; }
   static constexpr std::string_view rule_name = "chain rule through log";
   static constexpr std::string_view rule_latex = "c = \\log(a):\\quad \\bar{a} \\mathrel{+}= \\frac{\\bar{c}}{a}";
@@ -146,7 +141,6 @@ struct log_op : unary_function_base {
 struct tanh_op : unary_function_base {
   template <class...>
   static std::string symbol() { return "tanh"; }
-  template <class A>
   static latex_operand latex(const latex_operand& a) { return {"\\tanh\\left(" + a.tex + "\\right)", precedence::atom}; }
   static constexpr std::string_view rule_name = "chain rule through tanh";
   static constexpr std::string_view rule_latex =
@@ -163,7 +157,6 @@ struct tanh_op : unary_function_base {
 struct log1p_op : unary_function_base {
   template <class...>
   static std::string symbol() { return "log1p"; }
-  template <class A>
   static latex_operand latex(const latex_operand& a) { return {"\\log\\left(1 + " + a.tex + "\\right)", precedence::atom}; }
   static constexpr std::string_view rule_name = "chain rule through log(1 + a)";
   static constexpr std::string_view rule_latex = "c = \\log(1 + a):\\quad \\bar{a} \\mathrel{+}= \\frac{\\bar{c}}{1 + a}";
@@ -177,7 +170,6 @@ struct log1p_op : unary_function_base {
 struct expm1_op : unary_function_base {
   template <class...>
   static std::string symbol() { return "expm1"; }
-  template <class A>
   static latex_operand latex(const latex_operand& a) { return {"\\left(e^{" + a.tex + "} - 1\\right)", precedence::atom}; }
   static constexpr std::string_view rule_name = "chain rule through exp(a) - 1";
   static constexpr std::string_view rule_latex = "c = e^{a} - 1:\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\odot (c + 1)";
@@ -191,7 +183,6 @@ struct expm1_op : unary_function_base {
 struct sigmoid_op : unary_function_base {
   template <class...>
   static std::string symbol() { return "sigmoid"; }
-  template <class A>
   static latex_operand latex(const latex_operand& a) { return {"\\sigma\\left(" + a.tex + "\\right)", precedence::atom}; }
   static constexpr std::string_view rule_name = "chain rule through the logistic sigmoid";
   static constexpr std::string_view rule_latex = "c = \\sigma(a):\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\odot c \\odot (1 - c)";
@@ -213,7 +204,6 @@ struct sigmoid_op : unary_function_base {
 struct softplus_op : unary_function_base {
   template <class...>
   static std::string symbol() { return "softplus"; }
-  template <class A>
   static latex_operand latex(const latex_operand& a) {
     return {"\\operatorname{softplus}\\left(" + a.tex + "\\right)", precedence::atom};
   }
@@ -241,7 +231,6 @@ struct pow_op : elementwise_base {
   static constexpr int prec = precedence::power;
   template <class...>
   static std::string symbol() { return N < 0 ? fmt::format("^({})", N) : fmt::format("^{}", N); }
-  template <class A>
   static latex_operand latex(const latex_operand& a) {
     return {fmt::format("{}^{{{}}}", a.wrapped(precedence::atom), N), precedence::power};
   }

@@ -39,7 +39,6 @@ struct extremum_op<axes_t<Axes...>, Max> : reduction_op {
   static constexpr static_shape result_shape() { return {A::shape.rank, A::shape.unit_mask | axes::mask}; }
   template <class...>
   static std::string symbol() { return fmt::format("{}<{}>", Max ? "max" : "min", detail::axes_label<axes>()); }
-  template <class A>
   static latex_operand latex(const latex_operand& a) {
     return {fmt::format("\\{}_{{{}}} {}", Max ? "max" : "min", detail::latex_axes(axes::mask), a.wrapped(precedence::multiplicative)),
             precedence::multiplicative, true};

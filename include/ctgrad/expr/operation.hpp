@@ -46,8 +46,9 @@
 //                          forward rule [elementwise ops: vjp applied to the tangent, since
 //                          their Jacobian is diagonal]
 //   simplify(operands...)  a rewrite, or no_rewrite [none]
-//   latex<A...>(operands'  LaTeX) [from kind and symbol]; rule_name, rule_latex: the local
-//                          rule as a derivation document cites it
+//   latex(operands' LaTeX) one latex_operand per operand, returning the node's [from kind
+//                          and symbol]; rule_name, rule_latex: the local rule as a derivation
+//                          document cites it
 #include <array>
 #include <concepts>
 #include <cstdint>
@@ -55,6 +56,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "ctgrad/core/rational.hpp"
 #include "ctgrad/core/shape.hpp"
 
 namespace ctgrad {
@@ -77,13 +79,17 @@ inline constexpr int atom = 5;
 }  // namespace precedence
 
 /// A rendered LaTeX (sub)expression, as an operation's `latex` member receives its operands
-/// and returns its result (ctgrad/doc/latex.hpp walks the graph). `open_right`: it ends in an
-/// operator that extends over a following product, like a sum sign (\sum_i a), so it needs
-/// parentheses when a factor follows it.
+/// and returns its result (ctgrad/graph/render.hpp walks the graph). `open_right`: it ends in
+/// an operator that extends over a following product, like a sum sign (\sum_i a), so it needs
+/// parentheses when a factor follows it. The renderer also says what the operand is, for the
+/// few notations that depend on it: its static shape, and whether it is a constant (`value`).
 struct latex_operand {
   std::string tex;
   int prec = precedence::atom;
   bool open_right = false;
+  static_shape shape{};
+  bool constant = false;
+  rational value{};
 
   /// The operand parenthesized when it binds less tightly than `min_prec`, or when it is open
   /// to the right and `followed` by a factor.

@@ -78,7 +78,6 @@ struct compare_op : elementwise_base {
   template <class...>
   static std::string symbol() { return std::string(detail::comparison_texts[static_cast<int>(C)].name); }
   // The Iverson bracket: [a > b] is 1 where the condition holds, 0 elsewhere.
-  template <class A, class B>
   static latex_operand latex(const latex_operand& a, const latex_operand& b) {
     return {"\\left[" + a.tex + " " + std::string(detail::comparison_texts[static_cast<int>(C)].tex) + " " + b.tex + "\\right]",
             precedence::atom};
@@ -115,7 +114,6 @@ struct where_op : elementwise_base {
   static constexpr std::uint32_t no_derivative_operands = 0b001;  // the condition
   template <class...>
   static std::string symbol() { return "where"; }
-  template <class C, class A, class B>
   static latex_operand latex(const latex_operand& c, const latex_operand& a, const latex_operand& b) {
     return {"\\begin{cases}" + a.tex + " & " + c.tex + " \\neq 0\\\\ " + b.tex + " & \\text{otherwise}\\end{cases}",
             precedence::atom};
@@ -149,7 +147,6 @@ struct abs_op : unary_function_base {
   static constexpr int cost = 1;
   template <class...>
   static std::string symbol() { return "abs"; }
-  template <class A>
   static latex_operand latex(const latex_operand& a) { return {"\\left|" + a.tex + "\\right|", precedence::atom}; }
   static constexpr std::string_view rule_name = "chain rule through abs (abs'(0) = 0)";
   static constexpr std::string_view rule_latex =
@@ -190,7 +187,6 @@ struct pairwise_extremum_op : elementwise_base {
   static constexpr int cost = 1;
   template <class...>
   static std::string symbol() { return Max ? "maximum" : "minimum"; }
-  template <class A, class B>
   static latex_operand latex(const latex_operand& a, const latex_operand& b) {
     return {std::string(Max ? "\\max" : "\\min") + "\\left(" + a.tex + ", " + b.tex + "\\right)", precedence::atom};
   }
@@ -231,7 +227,6 @@ struct relu_op : unary_function_base {
   static constexpr int cost = 1;
   template <class...>
   static std::string symbol() { return "relu"; }
-  template <class A>
   static latex_operand latex(const latex_operand& a) {
     return {"\\operatorname{relu}\\left(" + a.tex + "\\right)", precedence::atom};
   }

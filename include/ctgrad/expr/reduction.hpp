@@ -87,14 +87,17 @@ inline std::string latex_axes(std::uint32_t mask) {
 
 /// The axes of a rank-R operand that reduce_to<S> sums over: its leading axes S does not have,
 /// and the axes S keeps with extent 1 where the operand is not unit.
-template <static_shape S, class A>
-constexpr std::uint32_t reduced_axes_mask() {
+constexpr std::uint32_t reduced_axes_mask(static_shape s, static_shape operand) {
   std::uint32_t m = 0;
-  for (std::size_t a = 0; a < A::shape.rank; ++a) {
-    const bool dropped = a + S.rank < A::shape.rank;
-    if (dropped ? true : (S.is_unit(a + S.rank - A::shape.rank) && !A::shape.is_unit(a))) m |= std::uint32_t{1} << a;
+  for (std::size_t a = 0; a < operand.rank; ++a) {
+    const bool dropped = a + s.rank < operand.rank;
+    if (dropped ? true : (s.is_unit(a + s.rank - operand.rank) && !operand.is_unit(a))) m |= std::uint32_t{1} << a;
   }
   return m;
+}
+template <static_shape S, class A>
+constexpr std::uint32_t reduced_axes_mask() {
+  return detail::reduced_axes_mask(S, A::shape);
 }
 
 /// The axes along which broadcast_like(g, ref) repeats g, numbered in ref's shape.
@@ -260,12 +263,11 @@ struct broadcast_op {
   // Written as its payload: broadcasting is implicit in the formulas, as in NumPy and in the
   // reference document (a 1 x n row meets an m x n array by repetition along i). Constants
   // spread over a shape are bold: 0, 1, c 1.
-  template <class Gv, class Ref>
   static latex_operand latex(const latex_operand& g, const latex_operand&) {
-    if constexpr (is_constant_value<Gv, rational{0}>::value) return {"\\mathbf{0}", precedence::atom};
-    else if constexpr (is_constant_value<Gv, rational{1}>::value) return {"\\mathbf{1}", precedence::atom};
-    else if constexpr (is_constant<Gv>::value) return {g.wrapped(precedence::multiplicative, true) + " \\mathbf{1}", precedence::multiplicative};
-    else return g;
+    if (g.constant && g.value == rational{0}) return {"\\mathbf{0}", precedence::atom};
+    if (g.constant && g.value == rational{1}) return {"\\mathbf{1}", precedence::atom};
+    if (g.constant) return {g.wrapped(precedence::multiplicative, true) + " \\mathbf{1}", precedence::multiplicative};
+    return g;
   }
   static constexpr std::string_view rule_name = "adjoint of a broadcast = sum over those axes";
   static constexpr std::string_view rule_latex =
@@ -306,7 +308,6 @@ struct count_op<axes_t<Axes...>> : shape_function_op {
   static constexpr int prec = precedence::atom;
   template <class...>
   static std::string symbol() { return fmt::format("count<{}>", detail::axes_label<axes_t<Axes...>>()); }
-  template <class A>
   static latex_operand latex(const latex_operand& a) {
     return {fmt::format("\\operatorname{{count}}_{{{}}}\\left({}\\right)", detail::latex_axes(axes_t<Axes...>::mask), a.tex),
             precedence::atom};
@@ -337,7 +338,6 @@ struct sum_op<axes_t<Axes...>> : summing_reduction {
   static constexpr int prec = precedence::atom;
   template <class...>
   static std::string symbol() { return fmt::format("sum<{}>", detail::axes_label<axes>()); }
-  template <class A>
   static latex_operand latex(const latex_operand& a) {
     return {fmt::format("\\sum_{{{}}} {}", detail::latex_axes(axes::mask), a.wrapped(precedence::multiplicative)),
             precedence::multiplicative, true};
@@ -420,9 +420,8 @@ struct reduce_to_op : summing_reduction {
     for (std::size_t a = 0; a < S.rank; ++a) s += fmt::format("{}{}", a ? "," : "", S.is_unit(a) ? '1' : '_');
     return fmt::format("sum_to<{}>", s);
   }
-  template <class A>
   static latex_operand latex(const latex_operand& a) {
-    return {fmt::format("\\sum_{{{}}} {}", detail::latex_axes(detail::reduced_axes_mask<S, A>()), a.wrapped(precedence::multiplicative)),
+    return {fmt::format("\\sum_{{{}}} {}", detail::latex_axes(detail::reduced_axes_mask(S, a.shape)), a.wrapped(precedence::multiplicative)),
             precedence::multiplicative, true};
   }
   static constexpr std::string_view rule_name = "adjoint of a reduction = broadcast";

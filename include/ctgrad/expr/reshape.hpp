@@ -101,7 +101,6 @@ struct expand_op<R, axes_t<Axes...>> : index_map_op {
   template <class...>
   static std::string symbol() { return fmt::format("expand<{};{}>", R, fmt::join(positions, ",")); }
   // Written as its operand: placing axes changes no value (as with implicit broadcasting).
-  template <class A>
   static latex_operand latex(const latex_operand& a) { return a; }
   static constexpr std::string_view rule_name = "adjoint of expand = squeeze";
   static constexpr std::string_view rule_latex = "c = \\operatorname{expand}(a):\\quad \\bar{a} \\mathrel{+}= \\operatorname{squeeze}(\\bar{c})";
@@ -149,7 +148,6 @@ struct squeeze_op<axes_t<Axes...>> : index_map_op {
   static constexpr int prec = precedence::atom;
   template <class...>
   static std::string symbol() { return fmt::format("squeeze<{}>", fmt::join(axes::list, ",")); }
-  template <class A>
   static latex_operand latex(const latex_operand& a) { return a; }
   static constexpr std::string_view rule_name = "adjoint of squeeze = expand";
   static constexpr std::string_view rule_latex = "c = \\operatorname{squeeze}(a):\\quad \\bar{a} \\mathrel{+}= \\operatorname{expand}(\\bar{c})";
@@ -237,7 +235,6 @@ struct permute_op<axes_t<P...>> : index_map_op {
   }
   template <class...>
   static std::string symbol() { return fmt::format("permute<{}>", fmt::join(order, ",")); }
-  template <class A>
   static latex_operand latex(const latex_operand& a) {
     if constexpr (sizeof...(P) >= 2 && order[sizeof...(P) - 1] == sizeof...(P) - 2 && order[sizeof...(P) - 2] == sizeof...(P) - 1)
       return {fmt::format("{}^{{\\top}}", a.wrapped(precedence::atom)), precedence::power};
@@ -339,7 +336,6 @@ struct reshape_like_op : reshape_kind_op {
   static constexpr static_shape result_shape() { return Ref::shape; }
   template <class...>
   static std::string symbol() { return "reshape_like"; }
-  template <class V, class Ref>
   static latex_operand latex(const latex_operand& v, const latex_operand&) { return v; }
   static constexpr std::string_view rule_name = "adjoint of a reshape = the adjoint reshaped back";
   static constexpr std::string_view rule_latex = "c = \\operatorname{reshape}(a):\\quad \\bar{a} \\mathrel{+}= \\operatorname{reshape}(\\bar{c})";
@@ -372,7 +368,6 @@ struct reshape_op : reshape_kind_op {
   }
   template <class...>
   static std::string symbol() { return fmt::format("reshape<{}>", fmt::join(std::array<int, sizeof...(E)>{E...}, ",")); }
-  template <class A>
   static latex_operand latex(const latex_operand& a) { return a; }
   static constexpr std::string_view rule_name = reshape_like_op::rule_name;
   static constexpr std::string_view rule_latex = reshape_like_op::rule_latex;

@@ -43,7 +43,6 @@ struct stop_gradient_op : elementwise_base {
   static constexpr std::uint32_t no_derivative_operands = 0b1;  // the passes send nothing through it
   template <class...>
   static std::string symbol() { return "stop_gradient"; }
-  template <class A>
   static latex_operand latex(const latex_operand& a) { return {"\\operatorname{sg}\\left(" + a.tex + "\\right)", precedence::atom}; }
   static constexpr std::string_view rule_name = "stop_gradient: no contribution (its adjoint is zero)";
   static constexpr std::string_view rule_latex = "c = \\operatorname{sg}(a):\\quad \\bar{a} \\mathrel{+}= 0";

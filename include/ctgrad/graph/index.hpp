@@ -14,6 +14,7 @@
 // scanning `order` for each node's consumers would cost one per pair of nodes.
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 #include <utility>
 
@@ -89,19 +90,35 @@ struct graph_tables<type_list<Ns...>> {
   static constexpr std::size_t size = sizeof...(Ns);
   static constexpr std::size_t edge_count = sum_of({children_t<Ns>::size..., std::size_t{0}});
 
+  /// The operands of every node by place, edges in node order: those of the node at place i are
+  /// operand_places[operand_first[i]] up to operand_places[operand_first[i + 1]] (exclusive).
+  static constexpr std::array<std::size_t, size + 1> operand_first = [] {
+    std::array<std::size_t, size + 1> f{};
+    constexpr std::size_t count[] = {children_t<Ns>::size..., 0};  // braced, not a fold: core/pack.hpp
+    for (std::size_t i = 0; i < size; ++i) f[i + 1] = f[i] + count[i];
+    return f;
+  }();
+  static constexpr std::array<std::uint32_t, edge_count + 1> operand_places = [] {
+    std::array<std::uint32_t, edge_count + 1> p{};
+    std::size_t e = 0;
+    const auto add = [&](const auto& operands) {
+      for (std::size_t c : operands) p[e++] = static_cast<std::uint32_t>(c);
+    };
+    in_order({(add(sequence_array<typename operand_places_in<places, children_t<Ns>>::type>::value), 0)...});
+    return p;
+  }();
+
   static constexpr consumer_table<size, edge_count> build() {
     // Edges (child place, parent place), parents in increasing order.
     std::array<std::size_t, edge_count + 1> child{}, parent{};
-    std::size_t e = 0, p = 0;
-    auto add = [&](const auto& operands) {
-      for (std::size_t c : operands) {
-        child[e] = c;
+    std::size_t e = 0;
+    for (std::size_t p = 0; p < size; ++p) {
+      for (std::size_t k = operand_first[p]; k < operand_first[p + 1]; ++k) {
+        child[e] = operand_places[k];
         parent[e] = p;
         ++e;
       }
-      ++p;
-    };
-    in_order({(add(sequence_array<typename operand_places_in<places, children_t<Ns>>::type>::value), 0)...});
+    }
 
     // Counting sort by child, stable (so parents stay in order); a parent that has the same
     // operand twice (x * x) is listed once.
@@ -158,6 +175,10 @@ struct graph_index {
   using operand_places = operand_places_in<places, Operands>;
 
   static constexpr consumer_table<size, edge_count> consumer_places = tables::build();
+  /// The operands of every node: those of the node at place i are
+  /// operand_list[operand_offsets[i]] up to operand_list[operand_offsets[i + 1]] (exclusive).
+  static constexpr const auto& operand_offsets = tables::operand_first;
+  static constexpr const auto& operand_list = tables::operand_places;
 
   template <std::size_t I, class K = std::make_index_sequence<consumer_places.offset[I + 1] - consumer_places.offset[I]>>
   struct consumers_at;

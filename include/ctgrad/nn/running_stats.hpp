@@ -23,7 +23,7 @@
 #include <fmt/format.h>
 
 #include "ctgrad/expr/statistics.hpp"
-#include "ctgrad/expr/text.hpp"
+#include "ctgrad/graph/render.hpp"
 
 namespace ctgrad::nn {
 
