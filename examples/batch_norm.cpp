@@ -70,9 +70,10 @@ int main() {
   constexpr auto derived = ctgrad::vjp(ctgrad::outputs(y), ctgrad::seeds(dy), ctgrad::wrt(x, gamma, beta));
   constexpr auto hand = closed_form::batch_norm_backward(x, gamma, beta, eps, dy);
 
-  fmt::print("Batch normalization, training mode, built from primitives:\n  y = {}\n\n", y);
-  fmt::print("Derived by ctgrad (reverse mode, simplified):\n  dx     = {}\n  dgamma = {}\n  dbeta  = {}\n\n",
-             ctgrad::get<0>(derived), ctgrad::get<1>(derived), ctgrad::get<2>(derived));
+  fmt::print("Batch normalization, training mode, built from primitives:\n{}\n\n", ctgrad::to_text(y, {.let = true, .results = {"y"}}));
+  // Let-bound, as JAX prints a jaxpr: each shared subexpression once, under a name.
+  fmt::print("Derived by ctgrad (reverse mode, simplified):\n{}\n\n",
+             ctgrad::to_text(derived, {.let = true, .results = {"dx", "dgamma", "dbeta"}}));
   // The closed form as a ctgrad expression, for its size only: its values are checked below
   // against plain loops, independent of ctgrad.
   fmt::print("Unique nodes: derived y, dx, dgamma, dbeta: {}; with the hand-derived closed form: {}\n\n",
