@@ -6,6 +6,8 @@
 #
 #   benchmarks/compile_scaling.sh                 # g++ -O2, L = 1 2 4 8 16, derive+evaluate
 #   benchmarks/compile_scaling.sh --stages        # also "derive only" (no evaluate) columns
+#   benchmarks/compile_scaling.sh --print         # also "+ print" columns: the gradients printed
+#                                                 # as a let program (stage 3), and the seconds added
 #   CXX=clang++-14 benchmarks/compile_scaling.sh  # another compiler
 #   benchmarks/compile_scaling.sh --blocks "1 2 4" --repeat 3 --flags "-O2"
 #   benchmarks/compile_scaling.sh --check         # compile L = 2 only (a quick build check)
@@ -24,6 +26,7 @@ flags="-O2"
 blocks="1 2 4 8 16"
 repeat=1
 stages=0
+print=0
 check=0
 timeout_s=1800
 include="$root/include"
@@ -35,6 +38,7 @@ while [[ $# -gt 0 ]]; do
     --repeat) repeat="$2"; shift 2 ;;
     --flags) flags="$2"; shift 2 ;;
     --stages) stages=1; shift ;;
+    --print) print=1; shift ;;
     --check) check=1; shift ;;
     --timeout) timeout_s="$2"; shift 2 ;;
     --include) include="$2"; shift 2 ;;
@@ -69,7 +73,7 @@ compile() {
     echo "fail"
     return
   fi
-  if [[ "$stage" == 2 ]] && ! "$out" >/dev/null; then
+  if [[ "$stage" -ge 2 ]] && ! "$out" >/dev/null; then
     echo "compile_scaling.sh: L=$L: the compiled program failed" >&2
     echo "fail"
     return
@@ -107,6 +111,9 @@ echo
 if [[ $stages -eq 1 ]]; then
   echo "| L | derive only: s | derive only: peak MiB | derive + evaluate: s | derive + evaluate: peak MiB |"
   echo "|---:|---:|---:|---:|---:|"
+elif [[ $print -eq 1 ]]; then
+  echo "| L | compile s | peak MiB | + print: s | + print: peak MiB | print adds: s |"
+  echo "|---:|---:|---:|---:|---:|---:|"
 else
   echo "| L | compile s | peak MiB |"
   echo "|---:|---:|---:|"
@@ -119,6 +126,10 @@ for L in $blocks; do
   if [[ $stages -eq 1 ]]; then
     derive="$(measure "$L" 1)"
     echo "| $L | ${derive% *} | ${derive#* } | ${full% *} | ${full#* } |"
+  elif [[ $print -eq 1 ]]; then
+    printed="$(measure "$L" 3)"
+    added="$(awk -v a="${full% *}" -v b="${printed% *}" 'BEGIN {printf "%.2f", b - a}')"
+    echo "| $L | ${full% *} | ${full#* } | ${printed% *} | ${printed#* } | $added |"
   else
     echo "| $L | ${full% *} | ${full#* } |"
   fi

@@ -10,11 +10,13 @@
 //   CTGRAD_STAGE=S         how much is compiled: 0 the forward graph only, 1 also the derived
 //                          gradients (types, and their unique node count), 2 (default) also
 //                          ctgrad::evaluate of y and every gradient, so that evaluation code is
-//                          instantiated as well.
+//                          instantiated as well; 3 also prints the gradients as one let program
+//                          (ctgrad::to_text, issue 17: printing adds at most 1 s at L = 16).
 // Run, it evaluates everything on a small batch and prints a checksum (a smoke test, not a
 // benchmark).
 #include <cstddef>
 #include <cstdio>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -115,7 +117,11 @@ double run(std::index_sequence<K...>) {
 }  // namespace
 
 int main() {
-#if CTGRAD_STAGE >= 2
+#if CTGRAD_STAGE >= 3
+  const std::string text = ctgrad::to_text(grads, {.let = true});
+  std::printf("L = %zu: %zu unique nodes, checksum %.12g, gradients printed in %zu characters\n", blocks, nodes,
+              run(std::make_index_sequence<blocks>{}), text.size());
+#elif CTGRAD_STAGE >= 2
   std::printf("L = %zu: %zu unique nodes, checksum %.12g\n", blocks, nodes, run(std::make_index_sequence<blocks>{}));
 #else
   std::printf("L = %zu: %zu unique nodes\n", blocks, nodes);
