@@ -164,6 +164,23 @@ struct reverse_pass {
   template <class N>
   struct adjoint : gather<N, typename graph::template consumers_t<N>> {};
 
+  /// The adjoints of the nodes that depend on a wrt input (the others get none), built from
+  /// the outputs down (reverse topological order). Built so, each finds its consumers' adjoints
+  /// complete and instantiation nests a few templates deep; asked for from an input, adjoint<N>
+  /// nests through its consumers to the outputs, a few templates per node on the way, and a
+  /// chain of 300 operations exceeded GCC's limit of 900 nested instantiations
+  /// (tests/static/deep_chain.cpp). vjp() builds these first.
+  template <class N>
+  struct adjoint_if_depends {
+    using type = typename std::conditional_t<depends<N>::value, adjoint<N>, std::type_identity<no_adjoint>>::type;
+  };
+  template <class Seq = std::make_index_sequence<graph::size>>
+  struct all_adjoints;
+  template <std::size_t... I>
+  struct all_adjoints<std::index_sequence<I...>> {
+    using type = type_list<typename adjoint_if_depends<typename graph::template node_at<graph::size - 1 - I>>::type...>;
+  };
+
   /// The gradient of input W: its adjoint, or zeros of its shape when nothing depends on it.
   /// `flows`: something flows back to W (false: its gradient is zeros_like(W)).
   template <class W, bool InGraph = graph::template contains_t<W>::value>
@@ -199,6 +216,7 @@ template <class... Os, class... Ss, class... Ws>
 constexpr auto vjp(outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>, unused_wrt::zeros_t = {}) {
   static_assert(sizeof...(Os) == sizeof...(Ss), "ctgrad: vjp() needs exactly one seed per output");
   using pass = detail::reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>>;
+  static_assert(pass::template all_adjoints<>::type::size == pass::graph::size);  // built from the outputs down
   return expr_list<typename pass::template gradient<Ws>::type...>{};
 }
 

@@ -48,6 +48,12 @@ struct append<type_list<Ts...>, T> {
   using type = type_list<Ts..., T>;
 };
 
+// Instantiation depth: GCC stops at 900 nested instantiations, and a search nests one visit per
+// node on its path. So a node's operands are visited one after another from within the node's
+// own visit (`visit<visit<V, A>::type, B>`: each nested once, not once per operand as a
+// recursion over the operand list would), and lists of roots four at a time. Before, the
+// gradients of the 16-block network of benchmarks/compile_scaling nested past the limit, and
+// GCC's error, printing the deep types as trees, then exhausted the memory.
 template <class Visited, class Node, bool Seen = contains<Visited, Node>::value>
 struct visit;
 template <class Visited, class... Nodes>
@@ -58,6 +64,12 @@ template <class Visited, class N, class... Rest>
 struct visit_all<Visited, N, Rest...> {
   using type = typename visit_all<typename visit<Visited, N>::type, Rest...>::type;
 };
+template <class Visited, class N1, class N2, class N3, class N4, class... Rest>
+struct visit_all<Visited, N1, N2, N3, N4, Rest...> {
+  using type = typename visit_all<
+      typename visit<typename visit<typename visit<typename visit<Visited, N1>::type, N2>::type, N3>::type, N4>::type,
+      Rest...>::type;
+};
 template <class Visited, class Children>
 struct visit_children;
 template <class Visited, class... Cs>
@@ -67,9 +79,23 @@ template <class Visited, class Node>
 struct visit<Visited, Node, true> {
   using type = Visited;
 };
+// leaves and nodes of four or more operands
 template <class Visited, class Node>
 struct visit<Visited, Node, false> {
   using type = typename append<typename visit_children<Visited, children_t<Node>>::type, Node>::type;
+};
+template <class Visited, class Op, class A>
+struct visit<Visited, node<Op, A>, false> {
+  using type = typename append<typename visit<Visited, A>::type, node<Op, A>>::type;
+};
+template <class Visited, class Op, class A, class B>
+struct visit<Visited, node<Op, A, B>, false> {
+  using type = typename append<typename visit<typename visit<Visited, A>::type, B>::type, node<Op, A, B>>::type;
+};
+template <class Visited, class Op, class A, class B, class C>
+struct visit<Visited, node<Op, A, B, C>, false> {
+  using type = typename append<typename visit<typename visit<typename visit<Visited, A>::type, B>::type, C>::type,
+                               node<Op, A, B, C>>::type;
 };
 
 }  // namespace detail
