@@ -123,8 +123,10 @@ void compare(const T& lhs, const T& rhs, std::size_t k, verify_report& r) {
   r.max_rel_error = std::max(r.max_rel_error, rel);
 }
 
+// Cold: verification runs a few dozen trials on small random inputs; compiled for size, its
+// evaluation plans cost a fraction of the compile time they cost optimized for speed.
 template <class... Ls, class... Rs, class... Ins>
-verify_report run_verify(expr_list<Ls...>, expr_list<Rs...>, expr_list<Ins...>, const verify_options& o) {
+[[gnu::cold]] verify_report run_verify(expr_list<Ls...>, expr_list<Rs...>, expr_list<Ins...>, const verify_options& o) {
   static_assert(sizeof...(Ls) == sizeof...(Rs), "ctgrad::doc::verify(): both lists need as many expressions");
   static_assert(((Ls::shape == Rs::shape) && ...),
                 "ctgrad::doc::verify(): expressions at the same position need the same rank and broadcast pattern");
@@ -137,7 +139,9 @@ verify_report run_verify(expr_list<Ls...>, expr_list<Rs...>, expr_list<Ins...>, 
     std::vector<std::size_t> global(random_inputs<Ins...>::max_rank);
     for (auto& e : global) e = rng.between(o.min_extent, o.max_extent);
     std::apply([&](auto&... v) { (v.draw(rng, global, o), ...); }, in.values);
-    // the inputs of both sides: one side need not use all of them
+    // the inputs of both sides: one side need not use all of them. Two evaluations, two plans:
+    // evaluated in one, equal subexpressions of both sides would be computed once and compared
+    // with themselves.
     const auto lhs = std::apply([](const auto&... v) { return ctgrad::evaluate(expr_list<Ls...>{}, ctgrad::allow_unused(v.binding())...); }, in.values);
     const auto rhs = std::apply([](const auto&... v) { return ctgrad::evaluate(expr_list<Rs...>{}, ctgrad::allow_unused(v.binding())...); }, in.values);
     [&]<std::size_t... K>(std::index_sequence<K...>) {
