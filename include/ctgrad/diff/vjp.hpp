@@ -112,6 +112,7 @@ struct reverse_pass {
   template <class P, class N, class G, std::size_t I, class Arg, class Operands,
             bool Hit = CTGRAD_DETAIL_SAME_TYPE(Arg, N) && op_traits<typename P::op>::has_derivative(I)>
   struct at_position {
+    using local = no_adjoint;
     using type = no_adjoint;
   };
   template <class P, class N, class G, std::size_t I, class Arg, class... Args>
@@ -121,7 +122,8 @@ struct reverse_pass {
                   "`template <std::size_t I, class G, class Self, class... A> static constexpr auto vjp(G g, Self, "
                   "A...)` (the operation is named in this error's context), or declare the operand in its "
                   "no_derivative_operands");
-    using type = fitted_t<N, decltype(P::op::template vjp<I>(G{}, P{}, Args{}...))>;
+    using local = decltype(P::op::template vjp<I>(G{}, P{}, Args{}...));
+    using type = fitted_t<N, local>;
   };
 
   /// The contributions of consumer P to operand N, one per position N holds among P's
@@ -163,6 +165,50 @@ struct reverse_pass {
   /// The adjoint of node N (no_adjoint when nothing flows back to it).
   template <class N>
   struct adjoint : gather<N, typename graph::template consumers_t<N>> {};
+
+  // ---- the pass's steps, for a reader that records them (doc::derive, doc/derivation.hpp) ----
+  // The same instantiations as the pass's own: recording a derivation computes nothing twice.
+
+  /// Consumer P reads N as its operand I. `local`: P's local rule for that operand, given P's
+  /// adjoint (no_adjoint when no derivative flows through it); `type`: the rule fitted to N's
+  /// shape, what the edge adds to N's adjoint (no_adjoint: nothing).
+  template <class P, std::size_t I, class At>
+  struct edge {
+    using consumer = P;
+    using position = std::integral_constant<std::size_t, I>;
+    using local = typename At::local;
+    using type = typename At::type;
+  };
+  template <class P, class N, class G, class Operands = children_t<P>,
+            class Positions = std::make_index_sequence<children_t<P>::size>>
+  struct edges_from;
+  template <class P, class N, class G, class... Args, std::size_t... I>
+  struct edges_from<P, N, G, type_list<Args...>, std::index_sequence<I...>> {
+    using type = join_lists_t<std::conditional_t<CTGRAD_DETAIL_SAME_TYPE(Args, N),
+                                                 type_list<edge<P, I, at_position<P, N, G, I, Args, type_list<Args...>>>>,
+                                                 type_list<>>...>;
+  };
+  /// The edges from consumer P to N: none when P passes nothing back (as `contribution`).
+  template <class P, class N, bool Depends = depends<P>::value>
+  struct consumer_edges {
+    using type = type_list<>;
+  };
+  template <class P, class N>
+  struct consumer_edges<P, N, true> {
+    using g = typename adjoint<P>::type;
+    using type = typename std::conditional_t<CTGRAD_DETAIL_SAME_TYPE(g, no_adjoint), std::type_identity<type_list<>>,
+                                             edges_from<P, N, g>>::type;
+  };
+  template <class N, class Consumers>
+  struct gather_edges;
+  template <class N, class... Ps>
+  struct gather_edges<N, type_list<Ps...>> {
+    using type = join_lists_t<typename consumer_edges<Ps, N>::type...>;
+  };
+  /// The edges into N whose contributions (with the seed) make N's adjoint, consumer by consumer
+  /// in topological order, then by operand position: a type_list of `edge`s.
+  template <class N>
+  using edges_t = typename gather_edges<N, typename graph::template consumers_t<N>>::type;
 
   /// The adjoints of the nodes that depend on a wrt input (the others get none), built from
   /// the outputs down (reverse topological order). Built so, each finds its consumers' adjoints

@@ -9,18 +9,20 @@
 //   d.backward;    // numbered adjoint steps: per consumer the local rule and its contribution
 //   d.gradients;   // the final gradient of each wrt input
 //
-// The backward pass is walked exactly as ctgrad::vjp walks it (diff/vjp.hpp): unique nodes in
-// reverse topological order; the adjoint of a node is the seed (for an output) plus, for every
+// The backward pass is ctgrad::vjp's own (diff/vjp.hpp): derive() records its steps through the
+// pass's hook (reverse_pass::adjoint<N> and edges_t<N>), so the gradients documented are the
+// very types vjp returns and the document costs no second walk. The steps are the unique nodes
+// in reverse topological order; the adjoint of a node is the seed (for an output) plus, for every
 // consumer in topological order and every operand position it holds there, the consumer's local
 // rule fitted to the node's shape (summed over the axes along which the node was broadcast).
-// Each unique node is visited once, so the work grows with the graph, not with its paths. A test
-// checks that the gradients found here are the very types ctgrad::vjp returns.
 //
 // Intermediates without a name get v_{1}, v_{2}, ... in forward order; the adjoint of a value
 // named v is \overline{v} (text: dv). Final gradients are written with the caller's names only.
 #include <algorithm>
 #include <cstddef>
-#include <map>
+#include <array>
+#include <deque>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -35,6 +37,7 @@
 #include "ctgrad/doc/unsimplified.hpp"
 #include "ctgrad/expr/list.hpp"
 #include "ctgrad/expr/reduction.hpp"
+#include "ctgrad/graph/render.hpp"
 #include "ctgrad/graph/topo.hpp"
 
 namespace ctgrad::doc {
@@ -130,270 +133,114 @@ struct derivation {
 
 namespace detail {
 
-// ---- the reverse walk (mirrors ctgrad::vjp; see the header comment) ------------------------
+namespace render = ctgrad::detail::render;
+using ctgrad::detail::no_adjoint;
 
-struct none {};
+// ---- recording the reverse pass -----------------------------------------------------------
+// derive() reads the steps of ctgrad::vjp's own pass (ctgrad::detail::reverse_pass: adjoint<N>,
+// edges_t<N>) into tables over one graph holding every expression the document writes: the
+// forward nodes, the seeds, the adjoints, each edge's contribution and the gradients. Only
+// classes computing types and the tables' arrays are instantiated per derivation; the document
+// is written from the tables by functions that are not templates. (GCC 12 mangles the name of
+// every instantiated function, and names made of deep gradient types cost it time quadratic in
+// their size: see diff/accumulate.hpp.)
 
-template <class A, class B>
-constexpr auto accumulate(A a, B b) {
-  if constexpr (std::is_same_v<A, none>) return b;
-  else if constexpr (std::is_same_v<B, none>) return a;
-  else return ctgrad::add(a, b);
-}
+inline constexpr std::uint32_t no_place = 0xffffffffU;
 
-template <class Target, class C>
-constexpr auto fit_to(C c) {
-  if constexpr (std::is_same_v<C, none>) return none{};
-  else if constexpr (is_zero_v<C>) return none{};
-  else if constexpr (C::shape == Target::shape) return c;
-  else if constexpr (ctgrad::detail::covers(C::shape, Target::shape)) return ctgrad::make_node<reduce_to_op<Target::shape>>(c);
-  else return ctgrad::make_node<broadcast_op>(c, Target{});
-}
-
-template <class Acc, class... Cs>
-struct fold {
-  using type = Acc;
+/// One backward step: the adjoint of the node at `node`; its edges are
+/// edges[first_edge, next step's first_edge).
+struct step_row {
+  std::uint32_t node = 0;
+  std::uint32_t adjoint = 0;
+  std::size_t first_edge = 0;
 };
-template <class Acc, class C, class... Rest>
-struct fold<Acc, C, Rest...> : fold<decltype(detail::accumulate(Acc{}, C{})), Rest...> {};
-template <class... Cs>
-using sum_t = typename fold<none, Cs...>::type;
-
-template <class L, class T>
-struct has;
-template <class... Ts, class T>
-struct has<type_list<Ts...>, T> : std::bool_constant<(std::is_same_v<Ts, T> || ...)> {};
-
-template <class In, class Out = type_list<>>
-struct reversed;
-template <class... Out>
-struct reversed<type_list<>, type_list<Out...>> {
-  using type = type_list<Out...>;
-};
-template <class N, class... Rest, class... Out>
-struct reversed<type_list<N, Rest...>, type_list<Out...>> : reversed<type_list<Rest...>, type_list<N, Out...>> {};
-
-/// The local rule of consumer P for its operand at position I, given P's adjoint G.
-template <class P, std::size_t I, class G>
-struct local_rule;
-template <class Op, class... Args, std::size_t I, class G>
-struct local_rule<node<Op, Args...>, I, G> {
-  using type = decltype(Op::template vjp<I>(G{}, node<Op, Args...>{}, Args{}...));
+/// One edge of the pass: the consumer at `consumer` reads the step's node as operand `position`.
+struct edge_row {
+  std::uint32_t consumer = 0;
+  std::size_t position = 0;
+  std::uint32_t contribution = no_place;  ///< the local rule fitted to the node; no_place: none
+  static_shape local{};                   ///< the local rule's shape, before fitting
+  std::string_view rule_name{};           ///< empty: the operation has none
+  std::string_view rule_latex{};
 };
 
-template <class Order, class Outputs, class Seeds, class Wrt>
-struct reverse_walk;
-
-template <class... Ns, class... Os, class... Ss, class... Ws>
-struct reverse_walk<type_list<Ns...>, type_list<Os...>, type_list<Ss...>, type_list<Ws...>> {
-  using order = type_list<Ns...>;
-
-  template <class N>
-  struct depends : std::false_type {};
-  template <fixed_string Name, std::size_t R>
-  struct depends<input_node<Name, R>> : std::bool_constant<(std::is_same_v<input_node<Name, R>, Ws> || ...)> {};
-  template <class Op, class Args, class I = std::make_index_sequence<Args::size>>
-  struct depends_through;
-  template <class Op, class... As, std::size_t... I>
-  struct depends_through<Op, type_list<As...>, std::index_sequence<I...>>
-      : std::bool_constant<((op_traits<Op>::has_derivative(I) && depends<As>::value) || ...)> {};
-  template <class Op, class... Args>
-  struct depends<node<Op, Args...>> : depends_through<Op, type_list<Args...>> {};
-
-  template <class N>
-  struct adjoint;
-
-  template <class P, class N, std::size_t I, class Arg>
-  static constexpr auto at_position() {
-    if constexpr (!std::is_same_v<Arg, N> || !op_traits<typename P::op>::has_derivative(I)) return none{};
-    else return detail::fit_to<N>(typename local_rule<P, I, typename adjoint<P>::type>::type{});
-  }
-  template <class P, class N, class... Args, std::size_t... I>
-  static constexpr auto positions(type_list<Args...>, std::index_sequence<I...>) {
-    return sum_t<decltype(at_position<P, N, I, Args>())...>{};
-  }
-  template <class P, class N>
-  static constexpr auto contribution_of() {
-    if constexpr (!has<children_t<P>, N>::value || !depends<P>::value) return none{};
-    else if constexpr (std::is_same_v<typename adjoint<P>::type, none>) return none{};
-    else return positions<P, N>(children_t<P>{}, std::make_index_sequence<children_t<P>::size>{});
-  }
-  template <class N>
-  using seed_t = sum_t<decltype(detail::fit_to<N>(std::conditional_t<std::is_same_v<Os, N>, Ss, none>{}))...>;
-
-  template <class N>
-  struct adjoint {
-    using type = sum_t<seed_t<N>, decltype(contribution_of<Ns, N>())...>;
-  };
-
-  template <class W>
-  static constexpr auto gradient() {
-    using a = typename adjoint<W>::type;
-    if constexpr (std::is_same_v<a, none> || !has<order, W>::value) return ctgrad::zeros_like(W{});
-    else return detail::fit_to<W>(a{});
-  }
-  using gradients = expr_list<decltype(gradient<Ws>())...>;
+/// A backward step of the pass: node N, its adjoint, its edges (a type_list of the pass's edges).
+template <class N, class Adjoint, class Edges>
+struct recorded_step {
+  using node = N;
+  using adjoint = Adjoint;
+  using edges = Edges;
+};
+/// N's step: none when nothing flows back to N.
+template <class Pass, class N, bool Depends = Pass::template depends<N>::value>
+struct step_of {
+  using type = type_list<>;
+};
+template <class Pass, class N>
+struct step_of<Pass, N, true> {
+  using adj = typename Pass::template adjoint<N>::type;
+  using type = typename std::conditional_t<CTGRAD_DETAIL_SAME_TYPE(adj, no_adjoint), std::type_identity<type_list<>>,
+                                           std::type_identity<type_list<recorded_step<N, adj, typename Pass::template edges_t<N>>>>>::type;
+};
+/// The steps, in reverse topological order of the forward nodes.
+template <class Pass, class I = std::make_index_sequence<Pass::graph::size>>
+struct steps_of;
+template <class Pass, std::size_t... I>
+struct steps_of<Pass, std::index_sequence<I...>> {
+  using type = ctgrad::detail::join_lists_t<
+      typename step_of<Pass, typename Pass::graph::template node_at<Pass::graph::size - 1 - I>>::type...>;
 };
 
-// ---- shapes and names ----------------------------------------------------------------------
-
-template <class E>
-std::string shape_tex(const derivation_options& o) {
-  constexpr std::size_t r = E::shape.rank;
-  if (o.extents.empty() || r > o.extents.size()) return {};
-  if (r == 0) return "1";
-  std::string s;
-  for (std::size_t a = 0; a < r; ++a) {
-    if (a) s += " \\times ";
-    s += E::shape.is_unit(a) ? std::string("1") : o.extents[o.extents.size() - r + a];
-  }
-  return s;
-}
-
-inline std::string overline(const std::string& tex) { return "\\overline{" + tex + "}"; }
-
-template <class N>
-inline constexpr bool is_count_node = false;
-template <class Op, class A>
-inline constexpr bool is_count_node<node<Op, A>> = op_traits<Op>::category == op_category::shape_function;
-
-template <class P>
-struct rule_of;
-template <class Op, class... Args>
-struct rule_of<node<Op, Args...>> {
-  static std::string name() {
-    if constexpr (requires { Op::rule_name; }) return std::string(Op::rule_name);
-    else return fmt::format("the local rule of {} (its vjp member)", Op::template symbol<Args...>());
-  }
+/// What the document writes of a step and an edge, as a list of expressions.
+template <class T>
+struct written {
+  using type = type_list<T>;
 };
+template <>
+struct written<no_adjoint> {
+  using type = type_list<>;
+};
+template <class Step>
+struct written_of_step;
+template <class N, class A, class... Es>
+struct written_of_step<recorded_step<N, A, type_list<Es...>>> {
+  using type = ctgrad::detail::join_lists_t<type_list<A>, typename written<typename Es::type>::type...>;
+};
+
+/// The place of T in the graph Index, or no_place for no_adjoint.
+template <class Index, class T>
+struct place_in : std::integral_constant<std::uint32_t, Index::template place_t<T>::value> {};
+template <class Index>
+struct place_in<Index, no_adjoint> : std::integral_constant<std::uint32_t, no_place> {};
+
+/// Stands for a local rule that does not exist (no derivative flows), for its shape.
+struct no_rule {
+  static constexpr static_shape shape{};
+};
+/// L, or no_rule for no_adjoint (its `shape` is then read; no member named by L is made).
+template <class L>
+using rule_or_none = std::conditional_t<CTGRAD_DETAIL_SAME_TYPE(L, no_adjoint), no_rule, L>;
+
+/// An operation's rule texts (keyed by the operation, never by a node).
 template <class Op>
-std::string rule_latex_of() {
-  if constexpr (requires { Op::rule_latex; }) return std::string(Op::rule_latex);
-  else return {};
-}
-
-/// Per forward node: its step number (0 for leaves).
-using step_map = std::map<type_id, std::size_t>;
-
-/// E as the right-hand side of `self = ...`: by name, unless that name is `self` itself (an
-/// adjoint the caller named in advance), then by its definition.
-template <class E>
-std::string rhs_latex(const name_table& names, const std::string& self) {
-  const name_entry* n = names.find(id_of(E{}));
-  if (n != nullptr && n->latex == self) return doc::definition_latex(E{}, names);
-  return doc::to_latex(E{}, names);
-}
-
-template <class Walk, class N, class P, std::size_t I, class Arg>
-void add_contribution(std::vector<contribution>& out, const name_table& names, const step_map& steps,
-                      const std::string& self) {
-  if constexpr (std::is_same_v<Arg, N>) {
-    using g = typename Walk::template adjoint<P>::type;
-    using local = typename local_rule<P, I, g>::type;
-    using fitted = decltype(detail::fit_to<N>(local{}));
-    contribution c;
-    c.consumer = steps.at(id_of(P{}));
-    c.consumer_tex = doc::to_latex(P{}, names) + " = " + doc::definition_latex(P{}, names);
-    c.rule_name = rule_of<P>::name();
-    c.rule_latex = rule_latex_of<typename P::op>();
-    if constexpr (std::is_same_v<fitted, none>) {
-      c.zero = true;
-    } else {
-      if constexpr (!(local::shape == N::shape)) {
-        if constexpr (ctgrad::detail::covers(local::shape, N::shape))
-          c.summed_axes = ctgrad::detail::latex_axes(ctgrad::detail::reduced_axes_mask<N::shape, local>());
-        else
-          c.broadcast_axes = ctgrad::detail::latex_axes(ctgrad::detail::broadcast_axes_mask<local, N>());
-      }
-      c.tex = detail::rhs_latex<fitted>(names, self);
-    }
-    out.push_back(std::move(c));
-  }
-}
-
-template <class Walk, class N, class P, class... Args, std::size_t... I>
-void add_positions(std::vector<contribution>& out, const name_table& names, const step_map& steps,
-                   const std::string& self, type_list<Args...>, std::index_sequence<I...>) {
-  (add_contribution<Walk, N, P, I, Args>(out, names, steps, self), ...);
-}
-
-template <class Walk, class N, class P>
-void add_consumer(std::vector<contribution>& out, const name_table& names, const step_map& steps,
-                  const std::string& self) {
-  if constexpr (has<children_t<P>, N>::value && Walk::template depends<P>::value) {
-    if constexpr (!std::is_same_v<typename Walk::template adjoint<P>::type, none>)
-      add_positions<Walk, N, P>(out, names, steps, self, children_t<P>{},
-                                std::make_index_sequence<children_t<P>::size>{});
-  }
-}
-
-template <class Walk, class Outputs, class Seeds, class N>
-struct backward_builder;
-template <class Walk, class... Os, class... Ss, class N>
-struct backward_builder<Walk, type_list<Os...>, type_list<Ss...>, N> {
-  template <class... Ps>
-  static void run(derivation& d, const step_map& steps, const derivation_options& o, type_list<Ps...>) {
-    using adj = typename Walk::template adjoint<N>::type;
-    if constexpr (!std::is_same_v<adj, none> && Walk::template depends<N>::value) {
-      backward_step s;
-      s.number = d.backward.size() + 1;
-      s.forward = steps.count(id_of(N{})) ? steps.at(id_of(N{})) : 0;
-      s.is_input = is_input_v<N>;
-      s.node_tex = doc::to_latex(N{}, d.names);
-      const name_entry* own = d.names.find(id_of(N{}));
-      s.node_text = own ? own->text : ctgrad::to_text(N{});
-      if (own) s.note = own->adjoint_note;
-      s.adjoint_tex = detail::overline(s.node_tex);
-      s.shape = shape_tex<N>(o);
-      // the seed, for an output
-      ([&] {
-        if constexpr (std::is_same_v<Os, N>) {
-          contribution c;
-          c.from_seed = true;
-          c.tex = doc::to_latex(Ss{}, d.names);
-          s.contributions.push_back(std::move(c));
-        }
-      }(), ...);
-      (add_consumer<Walk, N, Ps>(s.contributions, d.names, steps, s.adjoint_tex), ...);
-      for (const auto& c : s.contributions) {
-        if (c.zero) continue;
-        if (!s.sum_tex.empty()) s.sum_tex += c.tex.starts_with("-") ? " " : " + ";
-        s.sum_tex += c.tex;
-      }
-      s.result_tex = detail::rhs_latex<adj>(d.names, s.adjoint_tex);
-      d.names.add(name_entry{id_of(adj{}), "d" + s.node_text, s.adjoint_tex, own ? "d" + own->picture_label() : std::string{}, {}, {}});
-      d.backward.push_back(std::move(s));
-    }
-  }
+struct rule_texts {
+  static constexpr std::string_view name = [] {
+    if constexpr (requires { Op::rule_name; }) return std::string_view(Op::rule_name);
+    else return std::string_view{};
+  }();
+  static constexpr std::string_view latex = [] {
+    if constexpr (requires { Op::rule_latex; }) return std::string_view(Op::rule_latex);
+    else return std::string_view{};
+  }();
 };
 
-template <class Outputs, class Grads>
-struct gradient_order_size;
-template <class... Os, class... Gs>
-struct gradient_order_size<type_list<Os...>, expr_list<Gs...>> {
-  static constexpr std::size_t value = topological_order_t<Os..., Gs...>::size;
-};
+/// Whether node N is a count (a number of elements, never differentiated), as a class.
+template <class N>
+struct is_count : std::false_type {};
+template <class Op, class A>
+struct is_count<node<Op, A>> : std::bool_constant<op_traits<Op>::category == op_category::shape_function> {};
 
-template <class Walk, class Outputs, class Seeds, class... Rs, class Order>
-void build_backward(derivation& d, const step_map& steps, const derivation_options& o, type_list<Rs...>, Order order) {
-  (backward_builder<Walk, Outputs, Seeds, Rs>::run(d, steps, o, order), ...);
-}
-
-template <class... Ns>
-void name_intermediates(derivation& d, step_map& steps, const derivation_options& o, type_list<Ns...>) {
-  std::size_t k = 0;
-  ([&] {
-    if constexpr (!is_input_v<Ns> && !is_constant_v<Ns>) {
-      if (d.names.find(id_of(Ns{})) == nullptr) {
-        ++k;
-        d.names.add(name_entry{id_of(Ns{}), fmt::format("v{}", k), fmt::format("v_{{{}}}", k), {}, {}, {}});
-      }
-      steps[id_of(Ns{})] = steps.size() + 1;
-    }
-  }(), ...);
-  (void)o;
-}
-
+/// The seed as the caller gave it (derive<raw> wraps it in unsimplified(...)).
 template <class S>
 struct seed_of_given {
   using type = S;
@@ -403,69 +250,137 @@ struct seed_of_given<node<unsimplified_op, S>> {
   using type = S;
 };
 
-template <class Wrt, class Outputs, class... Ns>
-void forward_steps(derivation& d, const step_map& steps, const derivation_options& o, type_list<Ns...>) {
-  ([&] {
-    if constexpr (is_input_v<Ns>) {
-      input_info in;
-      in.id = id_of(Ns{});
-      in.tex = doc::to_latex(Ns{}, d.names);
-      const name_entry* e = d.names.find(id_of(Ns{}));
-      in.text = e ? e->text : std::string(Ns::name.view());
-      if (e) in.description = e->description;
-      in.shape = shape_tex<Ns>(o);
-      in.differentiated = has<Wrt, Ns>::value;
-      d.inputs.push_back(std::move(in));
-    } else if constexpr (!is_constant_v<Ns>) {
-      forward_step f;
-      f.number = steps.at(id_of(Ns{}));
-      f.tex = doc::to_latex(Ns{}, d.names);
-      f.text = d.names.find(id_of(Ns{}))->text;
-      f.definition_tex = doc::definition_latex(Ns{}, d.names);
-      f.definition_text = doc::definition_text(Ns{}, d.names);
-      f.shape = shape_tex<Ns>(o);
-      f.description = d.names.find(id_of(Ns{}))->description;
-      f.shape_only = is_count_node<Ns>;
-      f.is_output = has<Outputs, Ns>::value;
-      d.forward.push_back(std::move(f));
+template <class Steps>
+struct edge_count;
+template <class... Steps>
+struct edge_count<type_list<Steps...>> {
+  static constexpr std::array<std::size_t, sizeof...(Steps)> value{Steps::edges::size...};
+};
+
+template <class Index, class Edges>
+struct edge_table;
+template <class Index, class... Es>
+struct edge_table<Index, type_list<Es...>> {
+  static constexpr std::array<edge_row, sizeof...(Es) + 1> rows{
+      edge_row{place_in<Index, typename Es::consumer>::value, Es::position::value, place_in<Index, typename Es::type>::value,
+               rule_or_none<typename Es::local>::shape, rule_texts<typename Es::consumer::op>::name,
+               rule_texts<typename Es::consumer::op>::latex}...,
+      edge_row{}};
+};
+
+/// The run-time view of a recorded derivation.
+struct recorded_view {
+  graph_ref graph;
+  std::span<const std::uint32_t> forward;  ///< the forward nodes in topological order
+  const char* counts = nullptr;            ///< per forward node: a count
+  std::span<const std::uint32_t> outputs, seeds, given_seeds, wrt, gradients;
+  std::span<const step_row> steps;
+  const edge_row* edges = nullptr;
+  std::size_t edge_total = 0;
+};
+
+/// The tables of one derivation: `Doc` is the topological order of everything written.
+template <class Doc, class Forward, class Steps, class Outputs, class Seeds, class Wrt, class Grads>
+struct recorded;
+template <class Doc, class... Fs, class... Steps, class... Os, class... Ss, class... Ws, class... Gs>
+struct recorded<Doc, type_list<Fs...>, type_list<Steps...>, type_list<Os...>, type_list<Ss...>, type_list<Ws...>,
+                type_list<Gs...>> {
+  using index = ctgrad::detail::graph_index<Doc>;
+  using edges = edge_table<index, ctgrad::detail::join_lists_t<type_list<>, typename Steps::edges...>>;
+  static constexpr std::array<std::uint32_t, sizeof...(Fs)> forward{index::template place_t<Fs>::value...};
+  static constexpr std::array<char, sizeof...(Fs) + 1> counts{is_count<Fs>::value..., 0};
+  static constexpr std::array<std::uint32_t, sizeof...(Os)> outputs{index::template place_t<Os>::value...};
+  static constexpr std::array<std::uint32_t, sizeof...(Ss)> seeds{index::template place_t<Ss>::value...};
+  static constexpr std::array<std::uint32_t, sizeof...(Ss)> given_seeds{
+      index::template place_t<typename seed_of_given<Ss>::type>::value...};
+  static constexpr std::array<std::uint32_t, sizeof...(Ws)> wrt{index::template place_t<Ws>::value...};
+  static constexpr std::array<std::uint32_t, sizeof...(Gs)> gradients{index::template place_t<Gs>::value...};
+  static constexpr std::array<step_row, sizeof...(Steps)> steps = [] {
+    constexpr std::array<std::uint32_t, sizeof...(Steps)> nodes{index::template place_t<typename Steps::node>::value...};
+    constexpr std::array<std::uint32_t, sizeof...(Steps)> adjoints{index::template place_t<typename Steps::adjoint>::value...};
+    constexpr auto& counts_of = edge_count<type_list<Steps...>>::value;
+    std::array<step_row, sizeof...(Steps)> out{};
+    std::size_t first = 0;
+    for (std::size_t k = 0; k < sizeof...(Steps); ++k) {
+      out[k] = {nodes[k], adjoints[k], first};
+      first += counts_of[k];
     }
-  }(), ...);
-  // consumers: which later steps read each value
-  ([&] {
-    if constexpr (!is_input_v<Ns> && !is_constant_v<Ns>) {
-      const std::size_t p = steps.at(id_of(Ns{}));
-      [&]<class... Args>(type_list<Args...>) {
-        ([&] {
-          if constexpr (!is_input_v<Args> && !is_constant_v<Args>) {
-            auto& cs = d.forward[steps.at(id_of(Args{})) - 1].consumers;
-            if (cs.empty() || cs.back() != p) cs.push_back(p);
-          }
-        }(), ...);
-      }(children_t<Ns>{});
-    }
-  }(), ...);
+    return out;
+  }();
+  static constexpr recorded_view view() {
+    return {graph_of<Doc>::value, forward, counts.data(), outputs, seeds, given_seeds, wrt, gradients, steps,
+            edges::rows.data(), edges::rows.size() - 1};
+  }
+};
+
+// ---- writing the document from the tables --------------------------------------------------
+
+CTGRAD_RENDER_FN inline std::string shape_tex(static_shape shape, const derivation_options& o) {
+  const std::size_t r = shape.rank;
+  if (o.extents.empty() || r > o.extents.size()) return {};
+  if (r == 0) return "1";
+  std::string s;
+  for (std::size_t a = 0; a < r; ++a) {
+    if (a) s += " \\times ";
+    s += shape.is_unit(a) ? std::string("1") : o.extents[o.extents.size() - r + a];
+  }
+  return s;
 }
 
-template <class S>
-void add_seed_input(derivation& d, const derivation_options& o) {
-  // the seed as the caller gave it (derive<raw> wraps it in unsimplified(...))
-  using seed = typename seed_of_given<S>::type;
-  if constexpr (is_input_v<seed>) {
-    for (const auto& in : d.inputs)
-      if (in.id == id_of(seed{})) return;
-    input_info in;
-    in.id = id_of(seed{});
-    in.tex = doc::to_latex(seed{}, d.names);
-    const name_entry* e = d.names.find(id_of(seed{}));
-    in.text = e ? e->text : std::string(seed::name.view());
-    if (e) in.description = e->description;
-    in.shape = shape_tex<seed>(o);
-    d.inputs.push_back(std::move(in));
+inline std::string overline(const std::string& tex) { return "\\overline{" + tex + "}"; }
+
+/// Names by place, kept beside a name_table (the renderer reads names by place; the table keys
+/// them by type for the caller and the pictures). The first name of a place wins.
+class place_namer {
+ public:
+  place_namer(graph_ref g, const name_table& names) : graph_(g), by_place_(g.view->size) {
+    for (std::size_t i = 0; i < g.view->size; ++i)
+      if (const name_entry* n = names.find(g.ids[i])) set(static_cast<std::uint32_t>(i), n->text, n->latex);
   }
+  void set(std::uint32_t place, const std::string& text, const std::string& latex) {
+    if (by_place_[place].set) return;
+    const std::string& t = store_.emplace_back(text);
+    const std::string& l = store_.emplace_back(latex);
+    by_place_[place] = {t, l, true};
+  }
+  [[nodiscard]] const render::place_name& at(std::uint32_t place) const { return by_place_[place]; }
+  [[nodiscard]] std::string write(std::uint32_t place, syntax s, bool definition = false) const {
+    return render::render(*graph_.view, place, s, by_place_, definition);
+  }
+  /// The node at `place` as the right-hand side of `self = ...`: by name, unless that name is
+  /// `self` itself (an adjoint the caller named in advance), then by its definition.
+  [[nodiscard]] std::string rhs_latex(std::uint32_t place, const std::string& self) const {
+    const render::place_name& n = by_place_[place];
+    return write(place, syntax::latex, n.set && n.latex == self);
+  }
+
+ private:
+  graph_ref graph_;
+  std::vector<render::place_name> by_place_;
+  std::deque<std::string> store_;  // stable: the names by place view these strings
+};
+
+CTGRAD_RENDER_FN inline std::size_t count_reachable(const render::graph_view& v, std::span<const std::uint32_t> roots) {
+  const std::vector<char> seen = render::reachable(v, roots, [](std::uint32_t) { return false; });
+  return static_cast<std::size_t>(std::count(seen.begin(), seen.end(), char{1}));
+}
+
+CTGRAD_RENDER_FN inline input_info input_of(const recorded_view& r, std::uint32_t place, const place_namer& names,
+                                            const name_table& table, const derivation_options& o) {
+  const render::entry& e = r.graph.view->entries[place];
+  input_info in;
+  in.id = r.graph.ids[place];
+  in.tex = names.write(place, syntax::latex);
+  const name_entry* n = table.find(in.id);
+  in.text = n ? n->text : std::string(e.name);
+  if (n) in.description = n->description;
+  in.shape = detail::shape_tex(r.graph.view->shapes[place], o);
+  in.differentiated = std::find(r.wrt.begin(), r.wrt.end(), place) != r.wrt.end();
+  return in;
 }
 
 /// Inputs in the order the caller named them; unnamed ones after, in evaluation order.
-inline void sort_inputs(derivation& d) {
+CTGRAD_RENDER_FN inline void sort_inputs(derivation& d) {
   auto rank = [&](const input_info& in) {
     const auto& es = d.user_names.entries();
     for (std::size_t k = 0; k < es.size(); ++k)
@@ -476,39 +391,195 @@ inline void sort_inputs(derivation& d) {
                    [&](const input_info& a, const input_info& b) { return rank(a) < rank(b); });
 }
 
+CTGRAD_RENDER_FN inline void write_forward(derivation& d, const recorded_view& r, place_namer& names,
+                                           std::vector<std::size_t>& step_at, const derivation_options& o) {
+  const render::graph_view& v = *r.graph.view;
+  // Intermediates without a name get v_{1}, v_{2}, ... in forward order.
+  std::size_t k = 0;
+  std::size_t number = 0;
+  for (std::uint32_t p : r.forward) {
+    if (v.entries[p].leaf != render::leaf_kind::none) continue;
+    if (d.names.find(r.graph.ids[p]) == nullptr) {
+      ++k;
+      d.names.add(name_entry{r.graph.ids[p], fmt::format("v{}", k), fmt::format("v_{{{}}}", k), {}, {}, {}});
+      names.set(p, fmt::format("v{}", k), fmt::format("v_{{{}}}", k));
+    }
+    step_at[p] = ++number;
+  }
+  for (std::size_t f = 0; f < r.forward.size(); ++f) {
+    const std::uint32_t p = r.forward[f];
+    if (v.entries[p].leaf == render::leaf_kind::input) {
+      d.inputs.push_back(detail::input_of(r, p, names, d.names, o));
+    } else if (v.entries[p].leaf == render::leaf_kind::none) {
+      const name_entry* n = d.names.find(r.graph.ids[p]);
+      forward_step s;
+      s.number = step_at[p];
+      s.tex = names.write(p, syntax::latex);
+      s.text = n->text;
+      s.definition_tex = names.write(p, syntax::latex, true);
+      s.definition_text = names.write(p, syntax::text, true);
+      s.shape = detail::shape_tex(v.shapes[p], o);
+      s.description = n->description;
+      s.shape_only = r.counts[f] != 0;
+      s.is_output = std::find(r.outputs.begin(), r.outputs.end(), p) != r.outputs.end();
+      d.forward.push_back(std::move(s));
+    }
+  }
+  // consumers: which later steps read each value
+  for (std::uint32_t p : r.forward) {
+    if (step_at[p] == 0) continue;
+    for (std::uint32_t a = 0; a < v.entries[p].arity; ++a) {
+      const std::uint32_t c = v.operand(p, a);
+      if (step_at[c] == 0) continue;
+      auto& cs = d.forward[step_at[c] - 1].consumers;
+      if (cs.empty() || cs.back() != step_at[p]) cs.push_back(step_at[p]);
+    }
+  }
+  for (std::uint32_t p : r.outputs) d.outputs_tex.push_back(names.write(p, syntax::latex));
+  for (std::uint32_t p : r.seeds) d.seeds_tex.push_back(names.write(p, syntax::latex));
+  for (std::uint32_t p : r.given_seeds) {
+    if (v.entries[p].leaf != render::leaf_kind::input) continue;
+    const bool listed = std::any_of(d.inputs.begin(), d.inputs.end(),
+                                    [&](const input_info& in) { return in.id == r.graph.ids[p]; });
+    if (!listed) {
+      input_info in = detail::input_of(r, p, names, d.names, o);
+      in.differentiated = false;
+      d.inputs.push_back(std::move(in));
+    }
+  }
+  detail::sort_inputs(d);
+}
+
+CTGRAD_RENDER_FN inline contribution contribution_of(const recorded_view& r, const edge_row& e, std::uint32_t node,
+                                                     const place_namer& names, const std::vector<std::size_t>& step_at,
+                                                     const std::string& self) {
+  const render::graph_view& v = *r.graph.view;
+  contribution c;
+  c.consumer = step_at[e.consumer];
+  c.consumer_tex = names.write(e.consumer, syntax::latex) + " = " + names.write(e.consumer, syntax::latex, true);
+  c.rule_name = e.rule_name.empty() ? fmt::format("the local rule of {} (its vjp member)", v.entries[e.consumer].symbol())
+                                    : std::string(e.rule_name);
+  c.rule_latex = std::string(e.rule_latex);
+  if (e.contribution == no_place) {
+    c.zero = true;
+    return c;
+  }
+  const static_shape target = v.shapes[node];
+  if (!(e.local == target)) {
+    if (ctgrad::detail::covers(e.local, target))
+      c.summed_axes = ctgrad::detail::latex_axes(ctgrad::detail::reduced_axes_mask(target, e.local));
+    else
+      c.broadcast_axes = ctgrad::detail::latex_axes(ctgrad::detail::broadcast_axes_mask(e.local, target));
+  }
+  c.tex = names.rhs_latex(e.contribution, self);
+  return c;
+}
+
+CTGRAD_RENDER_FN inline void write_backward(derivation& d, const recorded_view& r, place_namer& names,
+                                            const std::vector<std::size_t>& step_at, const derivation_options& o) {
+  const render::graph_view& v = *r.graph.view;
+  for (std::size_t k = 0; k < r.steps.size(); ++k) {
+    const step_row& row = r.steps[k];
+    const std::uint32_t p = row.node;
+    const std::size_t last = k + 1 < r.steps.size() ? r.steps[k + 1].first_edge : r.edge_total;
+    backward_step s;
+    s.number = d.backward.size() + 1;
+    s.forward = step_at[p];
+    s.is_input = v.entries[p].leaf == render::leaf_kind::input;
+    s.node_tex = names.write(p, syntax::latex);
+    const name_entry* own = d.names.find(r.graph.ids[p]);
+    s.node_text = own ? own->text : render::render(v, p, syntax::text);
+    if (own) s.note = own->adjoint_note;
+    s.adjoint_tex = detail::overline(s.node_tex);
+    s.shape = detail::shape_tex(v.shapes[p], o);
+    for (std::size_t out = 0; out < r.outputs.size(); ++out) {
+      if (r.outputs[out] != p) continue;
+      contribution c;
+      c.from_seed = true;
+      c.tex = names.write(r.seeds[out], syntax::latex);
+      s.contributions.push_back(std::move(c));
+    }
+    for (std::size_t e = row.first_edge; e < last; ++e)
+      s.contributions.push_back(detail::contribution_of(r, r.edges[e], p, names, step_at, s.adjoint_tex));
+    for (const auto& c : s.contributions) {
+      if (c.zero) continue;
+      if (!s.sum_tex.empty()) s.sum_tex += c.tex.starts_with("-") ? " " : " + ";
+      s.sum_tex += c.tex;
+    }
+    s.result_tex = names.rhs_latex(row.adjoint, s.adjoint_tex);
+    // Adjoints already computed are written by name in the steps that follow.
+    const std::string picture = own ? "d" + own->picture_label() : std::string{};
+    if (d.names.add(name_entry{r.graph.ids[row.adjoint], "d" + s.node_text, s.adjoint_tex, picture, {}, {}}))
+      names.set(row.adjoint, "d" + s.node_text, s.adjoint_tex);
+    d.backward.push_back(std::move(s));
+  }
+}
+
+CTGRAD_RENDER_FN inline void write_derivation(derivation& d, const recorded_view& r, const derivation_options& o) {
+  const render::graph_view& v = *r.graph.view;
+  place_namer names(r.graph, d.names);
+  std::vector<std::size_t> step_at(v.size, 0);  // forward step number by place (0: none)
+  d.forward_nodes = r.forward.size();
+  std::vector<std::uint32_t> outputs_and_gradients(r.outputs.begin(), r.outputs.end());
+  outputs_and_gradients.insert(outputs_and_gradients.end(), r.gradients.begin(), r.gradients.end());
+  d.gradient_nodes = detail::count_reachable(v, outputs_and_gradients);
+
+  detail::write_forward(d, r, names, step_at, o);
+  detail::write_backward(d, r, names, step_at, o);
+
+  // The final gradients, with the caller's names only.
+  const place_namer user(r.graph, d.user_names);
+  for (std::size_t k = 0; k < r.wrt.size(); ++k) {
+    gradient g;
+    const std::uint32_t w = r.wrt[k];
+    const std::uint32_t at = r.gradients[k];
+    g.input_tex = user.write(w, syntax::latex);
+    g.input_text = std::string(v.entries[w].name);
+    if (const name_entry* e = d.user_names.find(r.graph.ids[w])) g.input_text = e->text;
+    g.tex = user.write(at, syntax::latex);
+    g.text = user.write(at, syntax::text);
+    const std::uint32_t root[] = {at};
+    g.unique_nodes = detail::count_reachable(v, root);
+    d.gradients.push_back(std::move(g));
+  }
+  std::vector<char> all(v.size, 1);
+  const std::vector<char> forward = render::reachable(v, r.outputs, [](std::uint32_t) { return false; });
+  d.forward_dot = detail::dot_of(r.graph, r.outputs, all.data(), d.names,
+                                 {.title = o.title.empty() ? "" : o.title + ": forward pass"});
+  d.gradient_dot = detail::dot_of(r.graph, r.gradients, forward.data(), d.names,
+                                  {.title = o.title.empty() ? "" : o.title + ": gradients"});
+}
+
+template <class List>
+struct as_expr_list;
+template <class... Es>
+struct as_expr_list<type_list<Es...>> {
+  using type = expr_list<Es...>;
+};
+
+/// The pass of ctgrad::vjp for these arguments, recorded (see the header comment).
+template <class Outputs, class Seeds, class Wrt>
+struct recording;
 template <class... Os, class... Ss, class... Ws>
-auto derive_impl(derivation& d, const derivation_options& o, type_list<Os...>, type_list<Ss...>, type_list<Ws...>) {
-  using order = topological_order_t<Os...>;
-  using walk = reverse_walk<order, type_list<Os...>, type_list<Ss...>, type_list<Ws...>>;
-  using grads = typename walk::gradients;
-  d.forward_nodes = order::size;
-  d.gradient_nodes = gradient_order_size<type_list<Os...>, grads>::value;
+struct recording<type_list<Os...>, type_list<Ss...>, type_list<Ws...>> {
+  using pass = ctgrad::detail::reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>>;
+  using steps = typename steps_of<pass>::type;
+  using gradients = type_list<typename pass::template gradient<Ws>::type...>;
+  template <class Steps>
+  struct doc_order;
+  template <class... St>
+  struct doc_order<type_list<St...>> {
+    using roots = ctgrad::detail::join_lists_t<type_list<Os..., Ss..., Ws...>, gradients, typename written_of_step<St>::type...>;
+    using type = typename ctgrad::detail::order_of_list<typename as_expr_list<roots>::type>::type;
+  };
+  using doc = typename doc_order<steps>::type;
+  using tables = recorded<doc, typename pass::order, steps, type_list<Os...>, type_list<Ss...>, type_list<Ws...>, gradients>;
+};
 
-  step_map steps;
-  name_intermediates(d, steps, o, order{});
-  forward_steps<type_list<Ws...>, type_list<Os...>>(d, steps, o, order{});
-  (d.outputs_tex.push_back(doc::to_latex(Os{}, d.names)), ...);
-  (d.seeds_tex.push_back(doc::to_latex(Ss{}, d.names)), ...);
-  (add_seed_input<Ss>(d, o), ...);
-  sort_inputs(d);
-
-  build_backward<walk, type_list<Os...>, type_list<Ss...>>(d, steps, o, typename reversed<order>::type{}, order{});
-
-  [&]<class... Gs>(expr_list<Gs...>) {
-    ([&] {
-      gradient g;
-      g.input_tex = doc::to_latex(Ws{}, d.user_names);
-      g.input_text = std::string(Ws::name.view());
-      if (const name_entry* e = d.user_names.find(id_of(Ws{}))) g.input_text = e->text;
-      g.tex = doc::to_latex(Gs{}, d.user_names);
-      g.text = doc::to_text(Gs{}, d.user_names);
-      g.unique_nodes = topological_order_t<Gs>::size;
-      d.gradients.push_back(std::move(g));
-    }(), ...);
-  }(grads{});
-  d.forward_dot = doc::to_dot(expr_list<Os...>{}, d.names, {.title = o.title.empty() ? "" : o.title + ": forward pass"});
-  d.gradient_dot = doc::to_dot(grads{}, expr_list<Os...>{}, d.names, {.title = o.title.empty() ? "" : o.title + ": gradients"});
-  return grads{};
+template <class Outputs, class Seeds, class Wrt>
+void derive_impl(derivation& d, const derivation_options& o) {
+  using rec = recording<Outputs, Seeds, Wrt>;
+  detail::write_derivation(d, rec::tables::view(), o);
 }
 
 }  // namespace detail
@@ -534,18 +605,10 @@ derivation derive(outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>, const name_tab
   d.names = names;
   d.user_names = names;
   if constexpr (Rule == chain_rule::raw)
-    detail::derive_impl(d, options, type_list<Os...>{}, type_list<decltype(doc::unsimplified(Ss{}))...>{}, type_list<Ws...>{});
+    detail::derive_impl<type_list<Os...>, type_list<decltype(doc::unsimplified(Ss{}))...>, type_list<Ws...>>(d, options);
   else
-    detail::derive_impl(d, options, type_list<Os...>{}, type_list<Ss...>{}, type_list<Ws...>{});
+    detail::derive_impl<type_list<Os...>, type_list<Ss...>, type_list<Ws...>>(d, options);
   return d;
-}
-
-/// The gradients the walk of derive() finds, as types (for tests: the same as ctgrad::vjp's).
-template <chain_rule Rule = chain_rule::simplified, class... Os, class... Ss, class... Ws>
-constexpr auto walked_gradients(outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>) {
-  using seeds = std::conditional_t<Rule == chain_rule::raw, type_list<decltype(doc::unsimplified(Ss{}))...>, type_list<Ss...>>;
-  using walk = detail::reverse_walk<topological_order_t<Os...>, type_list<Os...>, seeds, type_list<Ws...>>;
-  return typename walk::gradients{};
 }
 
 }  // namespace ctgrad::doc

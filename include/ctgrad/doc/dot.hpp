@@ -49,16 +49,18 @@ template <class Order, class Context>
 struct in_context;
 template <class... Ns, class Context>
 struct in_context<type_list<Ns...>, Context> {
-  static constexpr std::array<bool, sizeof...(Ns)> value{
+  static constexpr std::array<char, sizeof...(Ns)> value{
       ctgrad::detail::graph_index<Context>::template contains_t<Ns>::value...};
 };
 
-/// The graph `Order` as DOT, read from its rendering table (graph/render.hpp): one node per
-/// place, labels rendered with the picture names, edges from the operand places.
-inline std::string dot_of(graph_ref g, std::span<const std::uint32_t> roots, const bool* in_context,
+/// The nodes of graph g reachable from `roots` as DOT, read from its rendering table
+/// (graph/render.hpp): one node per place, labels rendered with the picture names, edges from
+/// the operand places; places where `in_context` is 0 are shaded.
+inline std::string dot_of(graph_ref g, std::span<const std::uint32_t> roots, const char* in_context,
                           const name_table& names, const dot_options& o) {
   namespace render = ctgrad::detail::render;
   const render::graph_view& v = *g.view;
+  const std::vector<char> drawn = render::reachable(v, roots, [](std::uint32_t) { return false; });
   // Labels use the picture labels of the names; unnamed intermediates get w1, w2, ...
   name_table pictures;
   for (const auto& e : names.entries()) {
@@ -68,7 +70,7 @@ inline std::string dot_of(graph_ref g, std::span<const std::uint32_t> roots, con
   }
   std::size_t k = 0;
   for (std::size_t i = 0; i < v.size; ++i)
-    if (v.entries[i].leaf == render::leaf_kind::none && pictures.find(g.ids[i]) == nullptr)
+    if (drawn[i] && v.entries[i].leaf == render::leaf_kind::none && pictures.find(g.ids[i]) == nullptr)
       pictures.add(name_entry{g.ids[i], fmt::format("w{}", ++k), {}, {}, {}, {}});
   const std::vector<render::place_name> by_place = detail::place_names(g, pictures);
 
@@ -78,6 +80,7 @@ inline std::string dot_of(graph_ref g, std::span<const std::uint32_t> roots, con
   out += "  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"Helvetica\", fontsize=11];\n";
   out += "  edge [color=\"#555555\", arrowsize=0.7];\n";
   for (std::uint32_t i = 0; i < v.size; ++i) {
+    if (!drawn[i]) continue;
     const render::entry& e = v.entries[i];
     std::string label = render::render(v, i, syntax::text, by_place);
     std::string attrs;
@@ -97,10 +100,11 @@ inline std::string dot_of(graph_ref g, std::span<const std::uint32_t> roots, con
     out += fmt::format("  n{} [label=\"{}\"{}];\n", i + 1, dot_escape(label), attrs);
   }
   for (std::uint32_t i = 0; i < v.size; ++i) {
-    std::set<std::uint32_t> drawn;
+    if (!drawn[i]) continue;
+    std::set<std::uint32_t> edges;
     for (std::uint32_t a = 0; a < v.entries[i].arity; ++a) {
       const std::uint32_t from = v.operand(i, a);
-      if (!drawn.insert(from).second) continue;
+      if (!edges.insert(from).second) continue;
       if ((v.entries[i].shape_only >> a) & 1U) out += fmt::format("  n{} -> n{} [style=dashed];\n", from + 1, i + 1);
       else out += fmt::format("  n{} -> n{};\n", from + 1, i + 1);
     }

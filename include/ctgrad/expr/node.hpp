@@ -137,6 +137,28 @@ struct type_list {
   static constexpr std::size_t size = sizeof...(Ts);
 };
 
+namespace detail {
+/// The lists `Ls...` (type_lists) one after another; eight at a time, so that long runs of
+/// lists nest templates eight times less deep.
+template <class... Ls>
+struct join_lists {
+  using type = type_list<>;
+};
+template <class... A>
+struct join_lists<type_list<A...>> {
+  using type = type_list<A...>;
+};
+template <class... A, class... B, class... Rest>
+struct join_lists<type_list<A...>, type_list<B...>, Rest...> : join_lists<type_list<A..., B...>, Rest...> {};
+template <class... A, class... B, class... C, class... D, class... E, class... F, class... G, class... H,
+          class... Rest>
+struct join_lists<type_list<A...>, type_list<B...>, type_list<C...>, type_list<D...>, type_list<E...>,
+                  type_list<F...>, type_list<G...>, type_list<H...>, Rest...>
+    : join_lists<type_list<A..., B..., C..., D..., E..., F..., G..., H...>, Rest...> {};
+template <class... Ls>
+using join_lists_t = typename join_lists<Ls...>::type;
+}  // namespace detail
+
 template <class E>
 struct children_of {
   using type = type_list<>;

@@ -95,19 +95,12 @@ constexpr std::uint32_t reduced_axes_mask(static_shape s, static_shape operand) 
   }
   return m;
 }
-template <static_shape S, class A>
-constexpr std::uint32_t reduced_axes_mask() {
-  return detail::reduced_axes_mask(S, A::shape);
-}
-
-/// The axes along which broadcast_like(g, ref) repeats g, numbered in ref's shape.
-template <class G, class Ref>
-constexpr std::uint32_t broadcast_axes_mask() {
+/// The axes along which broadcast_like(g, ref) repeats g (shape `g`), numbered in ref's shape.
+constexpr std::uint32_t broadcast_axes_mask(static_shape g, static_shape ref) {
   std::uint32_t m = 0;
-  for (std::size_t a = 0; a < Ref::shape.rank; ++a) {
-    const bool missing = a + G::shape.rank < Ref::shape.rank;
-    if (!Ref::shape.is_unit(a) && (missing || G::shape.is_unit(a + G::shape.rank - Ref::shape.rank)))
-      m |= std::uint32_t{1} << a;
+  for (std::size_t a = 0; a < ref.rank; ++a) {
+    const bool missing = a + g.rank < ref.rank;
+    if (!ref.is_unit(a) && (missing || g.is_unit(a + g.rank - ref.rank))) m |= std::uint32_t{1} << a;
   }
   return m;
 }
