@@ -1,14 +1,15 @@
-# Generates the batch norm documentation and, with CHECK, compares it with the committed files.
+# Generates documentation pages and, with CHECK, compares them with the committed files.
 #
 #   cmake -DGENERATOR=<batch_norm_doc> -DOUT_DIR=<dir> [-DDOT=<dot>] [-DHTML=<doc_html> -DKATEX_DIR=<dir>]
-#         [-DCHECK_DIR=<docs>] -P ctgrad_docs.cmake
+#         [-DCHECK_DIR=<docs>] [-DCOMMITTED=batch_norm*] -P ctgrad_docs.cmake
 #
 # Runs GENERATOR OUT_DIR (Markdown and Graphviz sources), then renders every .dot to .svg when
 # DOT names a Graphviz `dot` executable, then, with the SVGs rendered and HTML (examples/doc_html)
 # and KATEX_DIR given, every generated .md to a self-contained .html. With CHECK_DIR, every
 # generated file must equal the file of the same name in CHECK_DIR; SVGs and HTML pages are
 # compared only when they were produced here (Graphviz, cmark-gfm and KaTeX installed), and the
-# committed ones must then all have been produced.
+# committed ones must then all have been produced. COMMITTED: the generator's files in CHECK_DIR,
+# globs separated by commas (default batch_norm*).
 if(NOT GENERATOR OR NOT OUT_DIR)
   message(FATAL_ERROR "ctgrad_docs.cmake: pass -DGENERATOR=... -DOUT_DIR=...")
 endif()
@@ -68,8 +69,16 @@ if(CHECK_DIR)
   if(html_made)
     list(APPEND made_kinds html)
   endif()
+  if(NOT COMMITTED)
+    set(COMMITTED "batch_norm*")
+  endif()
+  string(REPLACE "," ";" committed_globs "${COMMITTED}")
   foreach(kind IN LISTS made_kinds)
-    file(GLOB committed RELATIVE "${CHECK_DIR}" "${CHECK_DIR}/batch_norm*.${kind}")
+    set(committed "")
+    foreach(g IN LISTS committed_globs)
+      file(GLOB some RELATIVE "${CHECK_DIR}" "${CHECK_DIR}/${g}.${kind}")
+      list(APPEND committed ${some})
+    endforeach()
     foreach(f IN LISTS committed)
       if(NOT EXISTS "${OUT_DIR}/${f}")
         list(APPEND stale "${f} (committed but no longer generated)")

@@ -50,7 +50,7 @@ cmake "${cmake_args[@]}" >"$SCRATCH/configure.log" 2>&1 || { echo "configure fai
 all_tests() { (cd "$BUILD" && ctest -N | sed -n 's/^ *Test *#[0-9]*: //p'); }
 target_of() {
   case "$1" in
-    fail_*|package_consumer|readme_example_matches|doc_batch_norm_up_to_date) echo "" ;;
+    fail_*|package_consumer|readme_example_matches|doc_batch_norm_up_to_date|doc_pages_up_to_date) echo "" ;;
     example_*) echo "${1#example_}" ;;
     reference_audit_*) echo "reference_audit" ;;
     test_check_batch_norm_cli) echo "test_check_batch_norm_cli ctgrad-batch-norm-check" ;;

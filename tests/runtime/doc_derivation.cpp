@@ -123,6 +123,58 @@ TEST_CASE("backward steps name rules, broadcast sums and accumulation") {
   CHECK(d.gradients[0].tex.find("v_{") == std::string::npos);
 }
 
+TEST_CASE("a page for any expression: counts as extents, rules on their own axis, adjoints by name") {
+  // RMSNorm, as a user writes it: mean over the features (axis 1, index j)
+  constexpr auto ms = ctgrad::mean<1>(ctgrad::square(x));
+  constexpr auto r = ctgrad::rsqrt(ctgrad::add(ms, eps));
+  constexpr auto out = ctgrad::multiply(gamma_, ctgrad::multiply(x, r));
+  const doc::name_table n{doc::name(r, "r", "r"), doc::name(out, "y", "y"), doc::name(dy, "dy", "\\overline{y}")};
+  const auto d = doc::derive(ctgrad::outputs(out), ctgrad::seeds(dy), ctgrad::wrt(x, gamma_), n, {.extents = {"m", "n"}});
+  // the count over axis 1 is the extent n, in its step and in the final gradient
+  const auto count_step = std::find_if(d.forward.begin(), d.forward.end(), [](const auto& f) { return f.shape_only; });
+  REQUIRE(count_step != d.forward.end());
+  CHECK(count_step->tex == "n");
+  REQUIRE(d.gradients.size() == 2);
+  CHECK(d.gradients[0].tex.find("count") == std::string::npos);
+  CHECK(d.gradients[0].tex.find("{n}") != std::string::npos);
+  // the sum over j: its rule says j, not i
+  bool reduction_seen = false;
+  for (const auto& b : d.backward)
+    for (const auto& c : b.contributions)
+      if (c.rule_name == "adjoint of a reduction = broadcast") {
+        reduction_seen = true;
+        CHECK(c.rule_latex == "c = \\sum_{j} a:\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\text{ repeated along } j");
+      }
+  CHECK(reduction_seen);
+  // adjoints already computed by name: r's radicand gets the rsqrt rule applied to \overline{r}
+  const auto radicand = std::find_if(d.backward.begin(), d.backward.end(), [](const auto& b) {
+    return b.contributions.size() == 1 && b.contributions[0].consumer_tex.starts_with("r = ");
+  });
+  REQUIRE(radicand != d.backward.end());
+  CHECK(radicand->sum_tex.find("\\overline{r}") != std::string::npos);
+  // constants folded: the rsqrt rule's -1/2 and the square's 2 meet as a sign
+  CHECK(d.gradients[0].tex.find("\\frac{1}{2}") == std::string::npos);
+  // the seed is described as such
+  const auto seed = std::find_if(d.inputs.begin(), d.inputs.end(), [](const auto& in) { return in.text == "dy"; });
+  REQUIRE(seed != d.inputs.end());
+  CHECK(seed->seed_of == "y");
+  // and the derived gradients agree with central finite differences
+  CHECK(doc::check_gradients(out, ctgrad::wrt(x, gamma_), {.trials = 3, .ranges = {{"eps", 0.1, 0.1}}}).passed);
+}
+
+TEST_CASE("a name that takes the derivation's own notation is rejected") {
+  const auto o = ctgrad::outputs(y);
+  const auto s = ctgrad::seeds(dy);
+  // \overline{y} names the adjoint of y; given to gamma it would make the page lie
+  CHECK_THROWS_WITH(doc::derive(o, s, wrt, {doc::name(y, "y", "y"), doc::name(gamma_, "dy", "\\overline{y}")}),
+                    Catch::Contains("'\\overline{y}'") && Catch::Contains("notation for an adjoint"));
+  CHECK_THROWS_WITH(doc::derive(o, s, wrt, {doc::name(y, "y", "y"), doc::name(gamma_, "dy", "g")}),
+                    Catch::Contains("text 'dy'") && Catch::Contains("notation for an adjoint"));
+  CHECK_THROWS_WITH(doc::derive(o, s, wrt, {doc::name(mu, "v3", "v_{3}")}), Catch::Contains("unnamed intermediates"));
+  // the seed of y may be called \overline{y}: it is y's adjoint
+  CHECK_NOTHROW(doc::derive(o, s, wrt, {doc::name(y, "y", "y"), doc::name(dy, "dy", "\\overline{y}")}));
+}
+
 TEST_CASE("DOT draws every unique node once") {
   const auto d = doc::derive(ctgrad::outputs(y), ctgrad::seeds(dy), wrt, names());
   CHECK(count(d.forward_dot, "[label=") == ctgrad::unique_node_count(y));

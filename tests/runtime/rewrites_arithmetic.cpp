@@ -101,6 +101,29 @@ TEST_CASE("constants are folded exactly", "[rewrites]") {
   check_same_values(x * (-cg::constant<5, 2>), ux * raw_negation{}, "-(5/2)");
 }
 
+TEST_CASE("constant factors move out of products, quotients and broadcasts, and fold", "[rewrites]") {
+  constexpr auto c2 = cg::constant<2>;
+  constexpr auto c3 = cg::constant<3>;
+  constexpr auto half = cg::constant<-1, 2>;
+  static_assert(same((c2 * x) * y, c2 * (x * y)));
+  static_assert(same(x * (c2 * y), c2 * (x * y)));
+  static_assert(same((c2 * x) * (c3 * y), cg::constant<6> * (x * y)));
+  static_assert(same((c2 * x) / y, c2 * (x / y)));
+  static_assert(same(x / (c2 * y), cg::constant<1, 2> * (x / y)));
+  static_assert(same((c2 * x) / (c2 * y), x / y));
+  static_assert(same(cg::broadcast_like(c2 * b, x), c2 * cg::broadcast_like(b, x)));
+  // the rsqrt rule's -1/2 meets the square's 2 (RMSNorm's gradient): -(...)
+  static_assert(same(cg::broadcast_like(half * (b / s), x) * (c2 * x), -(cg::broadcast_like(b / s, x) * x)));
+  check_same_values((c2 * x) * y, (c2 * ux) * uy, "(2x) y");
+  check_same_values(x * (c2 * y), ux * (c2 * uy), "x (2y)");
+  check_same_values((c2 * x) * (c3 * y), (c2 * ux) * (c3 * uy), "(2x)(3y)");
+  check_same_values((c2 * x) / y, (c2 * ux) / uy, "(2x) / y");
+  check_same_values(x / (c2 * y), ux / (c2 * uy), "x / (2y)");
+  check_same_values(cg::broadcast_like(c2 * b, x), cg::broadcast_like(c2 * ub, ux), "broadcast_like(2b, x)");
+  check_same_values(cg::broadcast_like(half * (b / s), x) * (c2 * x), cg::broadcast_like(half * (ub / us), ux) * (c2 * ux),
+                    "broadcast_like(-1/2 (b / s), x) (2x)");
+}
+
 TEST_CASE("powers: pow<0> is ones_like, pow<1> is x, pow<2> is square", "[rewrites]") {
   static_assert(same(cg::pow<0>(x), cg::ones_like(x)));
   static_assert(same(cg::pow<1>(x), x));

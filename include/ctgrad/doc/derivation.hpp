@@ -23,6 +23,7 @@
 #include <array>
 #include <deque>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -61,6 +62,7 @@ struct input_info {
   std::string shape;   ///< LaTeX, e.g. "m \times n"; empty when unknown
   std::string description;
   bool differentiated = false;
+  std::string seed_of;  ///< LaTeX of the output this input seeds (its given adjoint); empty: none
 };
 
 /// One forward step: `name = definition`.
@@ -111,12 +113,14 @@ struct gradient {
   std::string input_text;
   std::string tex;
   std::string text;
+  std::string forward_tex;  ///< the same with the forward steps' names (v_{1}, ...) too
   std::size_t unique_nodes = 0;
 };
 
 /// Everything a document about one derivation needs.
 struct derivation {
   chain_rule rule = chain_rule::simplified;
+  std::vector<std::string> extents;  ///< derivation_options::extents: the extent of each axis
   std::vector<input_info> inputs;
   std::vector<forward_step> forward;
   std::vector<backward_step> backward;
@@ -159,9 +163,45 @@ struct edge_row {
   std::uint32_t consumer = 0;
   std::size_t position = 0;
   std::uint32_t contribution = no_place;  ///< the local rule fitted to the node; no_place: none
+  std::uint32_t named = no_place;         ///< the same, with the consumer's adjoint by name
+  std::uint32_t symbol = no_place;        ///< that name: an adjoint_symbol_op leaf
   static_shape local{};                   ///< the local rule's shape, before fitting
   std::string_view rule_name{};           ///< empty: the operation has none
   std::string_view rule_latex{};
+};
+
+/// The adjoint of the node at place K of the pass's graph, standing in a contribution written
+/// by name (\overline{v_{6}} / (2 v_{6}) rather than the adjoint of v_{6} expanded): a leaf of the
+/// node's shape, named in the document and never evaluated. Raw: nodes built on it skip
+/// simplification, as the raw chain rule's do.
+template <std::size_t K, static_shape S, bool Raw>
+struct adjoint_symbol_op : elementwise_base {
+  template <class...>
+  static constexpr static_shape result_shape() { return S; }
+  template <class...>
+  static std::string symbol() { return "adjoint"; }
+};
+
+/// A pass's edge (diff/vjp.hpp: consumer, position, local, type) with the same local rule
+/// applied to the consumer's adjoint by name: `symbol` stands for that adjoint, `named` is the
+/// rule fitted to N's shape (no_adjoint when the edge contributes nothing).
+template <class Pass, class N, class E, bool Raw, class Args = children_t<typename E::consumer>,
+          bool None = CTGRAD_DETAIL_SAME_TYPE(typename E::type, no_adjoint)>
+struct named_edge : E {
+  using symbol = no_adjoint;
+  using named = no_adjoint;
+};
+template <class Pass, class N, class E, bool Raw, class... Args>
+struct named_edge<Pass, N, E, Raw, type_list<Args...>, false> : E {
+  using P = typename E::consumer;
+  using symbol = node<adjoint_symbol_op<Pass::graph::template place_t<P>::value, P::shape, Raw>>;
+  using named = ctgrad::detail::fitted_t<N, decltype(P::op::template vjp<E::position::value>(symbol{}, P{}, Args{}...))>;
+};
+template <class Pass, class N, class Edges, bool Raw>
+struct named_edges;
+template <class Pass, class N, class... Es, bool Raw>
+struct named_edges<Pass, N, type_list<Es...>, Raw> {
+  using type = type_list<named_edge<Pass, N, Es, Raw>...>;
 };
 
 /// A backward step of the pass: node N, its adjoint, its edges (a type_list of the pass's edges).
@@ -172,23 +212,27 @@ struct recorded_step {
   using edges = Edges;
 };
 /// N's step: none when nothing flows back to N.
-template <class Pass, class N, bool Depends = Pass::template depends<N>::value>
+template <class Pass, class N, bool Raw, bool Depends = Pass::template depends<N>::value>
 struct step_of {
   using type = type_list<>;
 };
-template <class Pass, class N>
-struct step_of<Pass, N, true> {
+template <class Pass, class N, bool Raw>
+struct step_of<Pass, N, Raw, true> {
   using adj = typename Pass::template adjoint<N>::type;
+  template <class A>
+  struct with_edges {
+    using type = type_list<recorded_step<N, A, typename named_edges<Pass, N, typename Pass::template edges_t<N>, Raw>::type>>;
+  };
   using type = typename std::conditional_t<CTGRAD_DETAIL_SAME_TYPE(adj, no_adjoint), std::type_identity<type_list<>>,
-                                           std::type_identity<type_list<recorded_step<N, adj, typename Pass::template edges_t<N>>>>>::type;
+                                           with_edges<adj>>::type;
 };
 /// The steps, in reverse topological order of the forward nodes.
-template <class Pass, class I = std::make_index_sequence<Pass::graph::size>>
+template <class Pass, bool Raw, class I = std::make_index_sequence<Pass::graph::size>>
 struct steps_of;
-template <class Pass, std::size_t... I>
-struct steps_of<Pass, std::index_sequence<I...>> {
+template <class Pass, bool Raw, std::size_t... I>
+struct steps_of<Pass, Raw, std::index_sequence<I...>> {
   using type = ctgrad::detail::join_lists_t<
-      typename step_of<Pass, typename Pass::graph::template node_at<Pass::graph::size - 1 - I>>::type...>;
+      typename step_of<Pass, typename Pass::graph::template node_at<Pass::graph::size - 1 - I>, Raw>::type...>;
 };
 
 /// What the document writes of a step and an edge, as a list of expressions.
@@ -204,7 +248,8 @@ template <class Step>
 struct written_of_step;
 template <class N, class A, class... Es>
 struct written_of_step<recorded_step<N, A, type_list<Es...>>> {
-  using type = ctgrad::detail::join_lists_t<type_list<A>, typename written<typename Es::type>::type...>;
+  using type = ctgrad::detail::join_lists_t<type_list<A>, typename written<typename Es::type>::type...,
+                                            typename written<typename Es::named>::type...>;
 };
 
 /// The place of T in the graph Index, or no_place for no_adjoint.
@@ -239,6 +284,11 @@ template <class N>
 struct is_count : std::false_type {};
 template <class Op, class A>
 struct is_count<node<Op, A>> : std::bool_constant<op_traits<Op>::category == op_category::shape_function> {};
+/// The axes a count counts along (a mask over its operand's axes), 0 when N is no count_op.
+template <class N>
+struct count_axes : std::integral_constant<std::uint32_t, 0> {};
+template <class Axes, class A>
+struct count_axes<node<count_op<Axes>, A>> : std::integral_constant<std::uint32_t, Axes::mask> {};
 
 /// The seed as the caller gave it (derive<raw> wraps it in unsimplified(...)).
 template <class S>
@@ -263,6 +313,7 @@ template <class Index, class... Es>
 struct edge_table<Index, type_list<Es...>> {
   static constexpr std::array<edge_row, sizeof...(Es) + 1> rows{
       edge_row{place_in<Index, typename Es::consumer>::value, Es::position::value, place_in<Index, typename Es::type>::value,
+               place_in<Index, typename Es::named>::value, place_in<Index, typename Es::symbol>::value,
                rule_or_none<typename Es::local>::shape, rule_texts<typename Es::consumer::op>::name,
                rule_texts<typename Es::consumer::op>::latex}...,
       edge_row{}};
@@ -273,6 +324,7 @@ struct recorded_view {
   graph_ref graph;
   std::span<const std::uint32_t> forward;  ///< the forward nodes in topological order
   const char* counts = nullptr;            ///< per forward node: a count
+  const std::uint32_t* count_masks = nullptr;  ///< per forward node: the axes a count_op counts along
   std::span<const std::uint32_t> outputs, seeds, given_seeds, wrt, gradients;
   std::span<const step_row> steps;
   const edge_row* edges = nullptr;
@@ -289,6 +341,7 @@ struct recorded<Doc, type_list<Fs...>, type_list<Steps...>, type_list<Os...>, ty
   using edges = edge_table<index, ctgrad::detail::join_lists_t<type_list<>, typename Steps::edges...>>;
   static constexpr std::array<std::uint32_t, sizeof...(Fs)> forward{index::template place_t<Fs>::value...};
   static constexpr std::array<char, sizeof...(Fs) + 1> counts{is_count<Fs>::value..., 0};
+  static constexpr std::array<std::uint32_t, sizeof...(Fs) + 1> count_masks{count_axes<Fs>::value..., 0};
   static constexpr std::array<std::uint32_t, sizeof...(Os)> outputs{index::template place_t<Os>::value...};
   static constexpr std::array<std::uint32_t, sizeof...(Ss)> seeds{index::template place_t<Ss>::value...};
   static constexpr std::array<std::uint32_t, sizeof...(Ss)> given_seeds{
@@ -308,7 +361,7 @@ struct recorded<Doc, type_list<Fs...>, type_list<Steps...>, type_list<Os...>, ty
     return out;
   }();
   static constexpr recorded_view view() {
-    return {graph_of<Doc>::value, forward, counts.data(), outputs, seeds, given_seeds, wrt, gradients, steps,
+    return {graph_of<Doc>::value, forward, counts.data(), count_masks.data(), outputs, seeds, given_seeds, wrt, gradients, steps,
             edges::rows.data(), edges::rows.size() - 1};
   }
 };
@@ -394,11 +447,27 @@ CTGRAD_RENDER_FN inline void sort_inputs(derivation& d) {
 CTGRAD_RENDER_FN inline void write_forward(derivation& d, const recorded_view& r, place_namer& names,
                                            std::vector<std::size_t>& step_at, const derivation_options& o) {
   const render::graph_view& v = *r.graph.view;
-  // Intermediates without a name get v_{1}, v_{2}, ... in forward order.
+  // A count without a name is written as its extents (m, or m n); other intermediates without
+  // a name get v_{1}, v_{2}, ... in forward order.
   std::size_t k = 0;
   std::size_t number = 0;
-  for (std::uint32_t p : r.forward) {
+  for (std::size_t f = 0; f < r.forward.size(); ++f) {
+    const std::uint32_t p = r.forward[f];
     if (v.entries[p].leaf != render::leaf_kind::none) continue;
+    if (d.names.find(r.graph.ids[p]) == nullptr && r.count_masks[f] != 0 && !o.extents.empty()) {
+      const std::size_t rank = v.shapes[v.operand(p, 0)].rank;
+      std::string tex, text;
+      for (std::size_t a = 0; a < rank && rank <= o.extents.size(); ++a) {
+        if (!((r.count_masks[f] >> a) & 1U)) continue;
+        tex += (tex.empty() ? "" : " ") + o.extents[o.extents.size() - rank + a];
+        text += (text.empty() ? "" : "*") + o.extents[o.extents.size() - rank + a];
+      }
+      if (!tex.empty()) {
+        d.names.add(name_entry{r.graph.ids[p], text, tex, {}, {}, {}});
+        d.user_names.add(name_entry{r.graph.ids[p], text, tex, {}, {}, {}});  // the gradients show it too
+        names.set(p, text, tex);
+      }
+    }
     if (d.names.find(r.graph.ids[p]) == nullptr) {
       ++k;
       d.names.add(name_entry{r.graph.ids[p], fmt::format("v{}", k), fmt::format("v_{{{}}}", k), {}, {}, {}});
@@ -437,17 +506,38 @@ CTGRAD_RENDER_FN inline void write_forward(derivation& d, const recorded_view& r
   }
   for (std::uint32_t p : r.outputs) d.outputs_tex.push_back(names.write(p, syntax::latex));
   for (std::uint32_t p : r.seeds) d.seeds_tex.push_back(names.write(p, syntax::latex));
-  for (std::uint32_t p : r.given_seeds) {
+  for (std::size_t k = 0; k < r.given_seeds.size(); ++k) {
+    const std::uint32_t p = r.given_seeds[k];
     if (v.entries[p].leaf != render::leaf_kind::input) continue;
-    const bool listed = std::any_of(d.inputs.begin(), d.inputs.end(),
-                                    [&](const input_info& in) { return in.id == r.graph.ids[p]; });
-    if (!listed) {
+    auto listed = std::find_if(d.inputs.begin(), d.inputs.end(),
+                               [&](const input_info& in) { return in.id == r.graph.ids[p]; });
+    if (listed == d.inputs.end()) {
       input_info in = detail::input_of(r, p, names, d.names, o);
       in.differentiated = false;
       d.inputs.push_back(std::move(in));
+      listed = d.inputs.end() - 1;
     }
+    listed->seed_of = d.outputs_tex[k];
   }
   detail::sort_inputs(d);
+}
+
+/// A rule text with '@' replaced by the index letters of the axes along which the consumer
+/// (shape `result`) and its operand differ: those a reduction sums over or a broadcast repeats
+/// along (numbered in the larger rank, as the renderer's indices are).
+CTGRAD_RENDER_FN inline std::string rule_with_axes(std::string_view rule, static_shape result, static_shape operand) {
+  const std::size_t rank = std::max(result.rank, operand.rank);
+  auto unit = [&](static_shape s, std::size_t a) { return a < rank - s.rank || s.is_unit(a - (rank - s.rank)); };
+  std::uint32_t mask = 0;
+  for (std::size_t a = 0; a < rank; ++a)
+    if (unit(result, a) != unit(operand, a)) mask |= std::uint32_t{1} << a;
+  const std::string axes = ctgrad::detail::latex_axes(mask);
+  std::string out;
+  for (const char ch : rule) {
+    if (ch == '@') out += axes;
+    else out += ch;
+  }
+  return out;
 }
 
 CTGRAD_RENDER_FN inline contribution contribution_of(const recorded_view& r, const edge_row& e, std::uint32_t node,
@@ -459,7 +549,7 @@ CTGRAD_RENDER_FN inline contribution contribution_of(const recorded_view& r, con
   c.consumer_tex = names.write(e.consumer, syntax::latex) + " = " + names.write(e.consumer, syntax::latex, true);
   c.rule_name = e.rule_name.empty() ? fmt::format("the local rule of {} (its vjp member)", v.entries[e.consumer].symbol())
                                     : std::string(e.rule_name);
-  c.rule_latex = std::string(e.rule_latex);
+  c.rule_latex = detail::rule_with_axes(e.rule_latex, v.shapes[e.consumer], v.shapes[node]);
   if (e.contribution == no_place) {
     c.zero = true;
     return c;
@@ -471,7 +561,7 @@ CTGRAD_RENDER_FN inline contribution contribution_of(const recorded_view& r, con
     else
       c.broadcast_axes = ctgrad::detail::latex_axes(ctgrad::detail::broadcast_axes_mask(e.local, target));
   }
-  c.tex = names.rhs_latex(e.contribution, self);
+  c.tex = names.rhs_latex(e.named != no_place ? e.named : e.contribution, self);
   return c;
 }
 
@@ -499,8 +589,14 @@ CTGRAD_RENDER_FN inline void write_backward(derivation& d, const recorded_view& 
       c.tex = names.write(r.seeds[out], syntax::latex);
       s.contributions.push_back(std::move(c));
     }
-    for (std::size_t e = row.first_edge; e < last; ++e)
-      s.contributions.push_back(detail::contribution_of(r, r.edges[e], p, names, step_at, s.adjoint_tex));
+    for (std::size_t e = row.first_edge; e < last; ++e) {
+      // the consumer's adjoint, by name, in the contribution written by name
+      const edge_row& edge = r.edges[e];
+      if (edge.symbol != no_place)
+        names.set(edge.symbol, "d" + names.write(edge.consumer, syntax::text),
+                  detail::overline(names.write(edge.consumer, syntax::latex)));
+      s.contributions.push_back(detail::contribution_of(r, edge, p, names, step_at, s.adjoint_tex));
+    }
     for (const auto& c : s.contributions) {
       if (c.zero) continue;
       if (!s.sum_tex.empty()) s.sum_tex += c.tex.starts_with("-") ? " " : " + ";
@@ -515,6 +611,46 @@ CTGRAD_RENDER_FN inline void write_backward(derivation& d, const recorded_view& 
   }
 }
 
+/// The caller's names may not take the derivation's own notation: \overline{v} (text dv) is
+/// the adjoint of the value named v and may name only that adjoint (or the seed of the output
+/// v), and v_{k} names the derivation's unnamed intermediates. Throws std::invalid_argument.
+CTGRAD_RENDER_FN inline void check_names(const derivation& d, const recorded_view& r) {
+  const render::graph_view& v = *r.graph.view;
+  std::vector<std::pair<type_id, std::string>> adjoints;  // the adjoint notation each place may take
+  for (std::size_t k = 0; k < r.steps.size() && k < d.backward.size(); ++k)
+    adjoints.emplace_back(r.graph.ids[r.steps[k].adjoint], d.backward[k].adjoint_tex);
+  for (std::size_t k = 0; k < r.given_seeds.size() && k < d.outputs_tex.size(); ++k)
+    adjoints.emplace_back(r.graph.ids[r.given_seeds[k]], overline(d.outputs_tex[k]));
+  std::vector<std::string> texts;  // the text names of the other values, for "d" + text
+  for (const name_entry& e : d.user_names.entries()) texts.push_back(e.text);
+  for (const name_entry& e : d.user_names.entries()) {
+    bool present = false;
+    for (std::size_t i = 0; i < v.size && !present; ++i) present = r.graph.ids[i] == e.id;
+    if (!present) continue;
+    const auto is_adjoint = [&](bool same_notation) {
+      return std::any_of(adjoints.begin(), adjoints.end(), [&](const auto& a) {
+        return a.first == e.id && (!same_notation || a.second == e.latex);
+      });
+    };
+    const bool adjoint_latex = e.latex.starts_with("\\overline{");
+    const bool adjoint_text = e.text.size() > 1 && e.text[0] == 'd' &&
+                              std::find(texts.begin(), texts.end(), e.text.substr(1)) != texts.end();
+    const bool own = e.latex.starts_with("v_{") && e.latex.size() > 4 &&
+                     e.latex.find_first_not_of("0123456789", 3) == e.latex.size() - 1;
+    if ((adjoint_latex && !is_adjoint(true)) || (adjoint_text && !is_adjoint(false)))
+      throw std::invalid_argument(fmt::format(
+          "ctgrad::doc::derive: the name '{}' (text '{}') is the derivation's notation for an adjoint, but the value it "
+          "names is not that adjoint; the derivation names adjoints itself (\\overline{{v}}, text dv): choose another "
+          "name",
+          e.latex, e.text));
+    if (own)
+      throw std::invalid_argument(fmt::format(
+          "ctgrad::doc::derive: the name '{}' (text '{}') is the derivation's notation for its unnamed intermediates "
+          "(v_{{1}}, v_{{2}}, ...): choose another name",
+          e.latex, e.text));
+  }
+}
+
 CTGRAD_RENDER_FN inline void write_derivation(derivation& d, const recorded_view& r, const derivation_options& o) {
   const render::graph_view& v = *r.graph.view;
   place_namer names(r.graph, d.names);
@@ -525,7 +661,10 @@ CTGRAD_RENDER_FN inline void write_derivation(derivation& d, const recorded_view
   d.gradient_nodes = detail::count_reachable(v, outputs_and_gradients);
 
   detail::write_forward(d, r, names, step_at, o);
+  const name_table forward_table = d.names;  // the caller's names, the counts and v_{k}
+  const place_namer forward_names(r.graph, forward_table);
   detail::write_backward(d, r, names, step_at, o);
+  detail::check_names(d, r);
 
   // The final gradients, with the caller's names only.
   const place_namer user(r.graph, d.user_names);
@@ -537,6 +676,7 @@ CTGRAD_RENDER_FN inline void write_derivation(derivation& d, const recorded_view
     g.input_text = std::string(v.entries[w].name);
     if (const name_entry* e = d.user_names.find(r.graph.ids[w])) g.input_text = e->text;
     g.tex = user.write(at, syntax::latex);
+    g.forward_tex = forward_names.write(at, syntax::latex);
     g.text = user.write(at, syntax::text);
     const std::uint32_t root[] = {at};
     g.unique_nodes = detail::count_reachable(v, root);
@@ -563,7 +703,7 @@ struct recording;
 template <class... Os, class... Ss, class... Ws>
 struct recording<type_list<Os...>, type_list<Ss...>, type_list<Ws...>> {
   using pass = ctgrad::detail::reverse_pass<outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>>;
-  using steps = typename steps_of<pass>::type;
+  using steps = typename steps_of<pass, (Ss::unsimplified || ...)>::type;
   using gradients = type_list<typename pass::template gradient<Ws>::type...>;
   template <class Steps>
   struct doc_order;
@@ -602,6 +742,7 @@ derivation derive(outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>, const name_tab
   static_assert(sizeof...(Os) == sizeof...(Ss), "ctgrad::doc::derive(): one seed per output");
   derivation d;
   d.rule = Rule;
+  d.extents = options.extents;
   d.names = names;
   d.user_names = names;
   if constexpr (Rule == chain_rule::raw)
@@ -612,3 +753,8 @@ derivation derive(outputs_t<Os...>, seeds_t<Ss...>, wrt_t<Ws...>, const name_tab
 }
 
 }  // namespace ctgrad::doc
+
+namespace ctgrad {
+template <std::size_t K, static_shape S>
+inline constexpr bool starts_unsimplified<doc::detail::adjoint_symbol_op<K, S, true>> = true;
+}  // namespace ctgrad

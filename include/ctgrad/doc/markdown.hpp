@@ -72,7 +72,11 @@ inline std::string markdown_inputs(const derivation& d) {
   for (const auto& in : d.inputs) {
     out += fmt::format("- ${}${}", in.tex, detail::shape_phrase(in.shape));
     if (!in.description.empty()) out += ": " + in.description;
+    else if (!in.seed_of.empty())
+      out += fmt::format(": the upstream gradient, the given adjoint of the output ${}$ that seeds the backward pass.",
+                         in.seed_of);
     else if (in.differentiated) out += ": an input we differentiate with respect to.";
+    else out += ": an input held constant (no gradient is taken with respect to it).";
     out += "\n";
   }
   return out;
@@ -161,12 +165,14 @@ inline std::string markdown_backward(const derivation& d) {
     }
     if (!b.note.empty()) out += (consumers.size() > 1 ? "\n" : " ") + b.note;
     out += "\n\n";
-    if (b.sum_tex == b.result_tex) {
-      out += fmt::format("$$\n{} = {}\n$$\n\n", b.adjoint_tex, b.result_tex);
+    // A step with one contribution is its rule applied to adjoints by name; with several, the
+    // sum as ctgrad builds it is shown too when it differs (terms gathered, signs moved out).
+    if (b.sum_tex == b.result_tex || consumers.size() + (seed ? 1 : 0) < 2) {
+      out += fmt::format("$$\n{} = {}\n$$\n\n", b.adjoint_tex, b.sum_tex.empty() ? b.result_tex : b.sum_tex);
     } else {
       out += fmt::format("$$\n{} = {}\n$$\n\n", b.adjoint_tex, b.sum_tex);
-      out += fmt::format("As ctgrad builds this sum it simplifies it (constants gathered, signs moved out, sums of "
-                         "broadcasts turned into products):\n\n$$\n{} = {}\n$$\n\n",
+      out += fmt::format("As ctgrad builds this sum it simplifies it (the adjoints substituted, constants gathered, "
+                         "signs moved out, sums of broadcasts turned into products):\n\n$$\n{} = {}\n$$\n\n",
                          b.adjoint_tex, b.result_tex);
     }
   }
@@ -180,7 +186,14 @@ inline std::string markdown_gradients(const derivation& d, const closed_form* ha
   std::string out;
   for (std::size_t k = 0; k < d.gradients.size(); ++k) {
     const auto& g = d.gradients[k];
-    out += fmt::format("$$\n\\frac{{\\partial {}}}{{\\partial {}}} = {}\n$$\n\n", loss, g.input_tex, g.tex);
+    // Too long in the caller's names alone: written with the forward steps' values as well.
+    const bool long_form = g.tex.size() > 400 && g.forward_tex.size() < g.tex.size();
+    if (long_form)
+      out += fmt::format("Written with the forward pass's values (the expansion into the inputs alone would take {} "
+                         "characters of LaTeX):\n\n",
+                         g.tex.size());
+    out += fmt::format("$$\n\\frac{{\\partial {}}}{{\\partial {}}} = {}\n$$\n\n", loss, g.input_tex,
+                       long_form ? g.forward_tex : g.tex);
     if (hand && k < hand->tex.size()) {
       out += fmt::format("Hand-derived closed form:\n\n$$\n\\frac{{\\partial {}}}{{\\partial {}}} = {}\n$$\n\n", loss,
                          g.input_tex, hand->tex[k]);
@@ -216,9 +229,9 @@ inline std::string markdown_rules(const derivation& d) {
     for (const auto& c : b.contributions) {
       if (c.from_seed) continue;
       bool known = false;
-      for (const auto& s : seen) known = known || s == c.rule_name;
+      for (const auto& s : seen) known = known || s == c.rule_name + c.rule_latex;
       if (known) continue;
-      seen.push_back(c.rule_name);
+      seen.push_back(c.rule_name + c.rule_latex);
       out += "- " + c.rule_name;
       if (!c.rule_latex.empty()) out += fmt::format(": ${}$", c.rule_latex);
       out += "\n";
@@ -229,19 +242,77 @@ inline std::string markdown_rules(const derivation& d) {
 struct page_options {
   std::string title = "Derivation";
   std::string loss = "L";
+  /// A file stem: the page shows the pictures stem_forward.svg and stem_gradients.svg (the
+  /// caller writes d.forward_dot and d.gradient_dot there and renders them with Graphviz).
+  std::string graphs{};
 };
 
-/// A whole page with generic prose: inputs, forward pass, backward pass, gradients.
-inline std::string markdown(const derivation& d, const page_options& o = {}, const closed_form* hand = nullptr) {
+/// How to read the page: the extents and index of every axis, broadcasting, the adjoint
+/// notation. Generated from the derivation (its extents and the reductions it uses).
+inline std::string markdown_notation(const derivation& d, const page_options& o) {
+  std::string out;
+  if (!d.extents.empty()) {
+    std::string axes;
+    for (std::size_t a = 0; a < d.extents.size(); ++a) {
+      if (a) axes += a + 1 == d.extents.size() ? " and " : ", ";
+      axes += fmt::format("axis {} has extent ${}$ and index ${}$", a, d.extents[a],
+                          ctgrad::detail::latex_axes(std::uint32_t{1} << a));
+    }
+    out += fmt::format(
+        "Every array has at most {} axes: {}. Shapes are written as $m \\times n$. A value that is 1 along an axis "
+        "(a reduction keeps the axis it sums over, with extent 1) is repeated along that axis where it meets a larger "
+        "operand, and a value with fewer axes lines up with the last ones (broadcasting, as in NumPy); formulas leave "
+        "the repetition implicit. ",
+        detail::number_word(d.extents.size()), axes);
+  }
+  out += fmt::format(
+      "$\\sum_{{j}} a$ sums $a$ over index $j$, $a \\odot b$ is the elementwise product, and a count of elements "
+      "is written as its extent. The backward pass writes $\\overline{{v}} = \\partial {} / \\partial v$ for the "
+      "adjoint of a value $v$; a value read by several later steps collects one contribution from each (the "
+      "multivariable chain rule), and adjoints already computed are used by name.\n\n",
+      o.loss);
+  return out;
+}
+
+/// A picture of the page's graphs, when page_options::graphs names them.
+inline std::string markdown_picture(const page_options& o, const std::string& which, const std::string& alt) {
+  if (o.graphs.empty()) return {};
+  const std::string file = o.graphs + "_" + which;
+  return fmt::format("![{}]({}.svg)\n\n(Graphviz source: [{}.dot]({}.dot).)\n\n", alt, file, file, file);
+}
+
+/// One paragraph: the finite-difference check of a derivation's gradients.
+inline std::string markdown_gradient_check(const gradient_check& c) {
+  return fmt::format(
+      "Verification (computed when this page was generated): ctgrad::gradcheck compared the derived gradients with "
+      "central finite differences in double precision on {} random inputs, every extent drawn uniformly from {} to "
+      "{} and the values from a fixed-seed SplitMix64 generator (seed {}), {} gradient elements in all, each within "
+      "{:.0e} + {:.0e} of the numeric value: {}.\n",
+      c.trials, c.options.min_extent, c.options.max_extent, c.options.seed, c.elements, c.tolerances.abs_tol,
+      c.tolerances.rel_tol, c.passed ? "all agree" : "**they disagree**:\n\n```\n" + c.failure + "\n```");
+}
+
+/// A whole page with generic prose: notation, inputs, forward pass, backward pass, gradients
+/// and their verification (a closed form, a finite-difference check, or both).
+inline std::string markdown(const derivation& d, const page_options& o = {}, const closed_form* hand = nullptr,
+                            const gradient_check* check = nullptr) {
   std::string out = fmt::format("# {}\n\n", o.title);
-  out += fmt::format("Generated by ctgrad ({} chain rule). We write $\\overline{{v}} = \\partial {} / \\partial v$ "
-                     "for the adjoint of a value $v$.\n\n",
-                     d.rule == chain_rule::raw ? "unsimplified" : "simplified", o.loss);
+  out += fmt::format("Generated by ctgrad ({} chain rule) from the expression alone: every step, formula and graph "
+                     "below is what `ctgrad::doc::derive` and `ctgrad::doc::markdown` write.\n\n",
+                     d.rule == chain_rule::raw ? "unsimplified" : "simplified");
+  out += "## Notation\n\n" + markdown_notation(d, o);
   out += "## Inputs\n\n" + markdown_inputs(d) + "\n";
-  out += "## Forward pass\n\n" + markdown_forward(d);
+  out += fmt::format("## Forward pass\n\n{} unique nodes (an input or a value used twice is one node), one step per "
+                     "operation in the order it is computed.\n\n",
+                     d.forward_nodes);
+  out += markdown_forward(d);
+  out += markdown_picture(o, "forward", "forward graph of " + o.title);
   out += "## Backward pass\n\n" + markdown_backward(d);
+  out += "The rules used above, in general form:\n\n" + markdown_rules(d) + "\n";
+  out += markdown_picture(o, "gradients", "graph of the derived gradients of " + o.title);
   out += "## Gradients\n\n" + markdown_gradients(d, hand, o.loss);
   if (hand) out += markdown_verification(*hand);
+  if (check) out += (hand ? "\n" : "") + markdown_gradient_check(*check);
   return out;
 }
 

@@ -19,6 +19,7 @@
 #include <tuple>
 #include <vector>
 
+#include "ctgrad/check/gradcheck.hpp"
 #include "ctgrad/doc/latex.hpp"
 #include "ctgrad/eval/evaluate.hpp"
 #include "ctgrad/expr/list.hpp"
@@ -60,6 +61,16 @@ struct verify_options {
   double high = 2;
   std::vector<input_range> ranges{};
   std::uint64_t seed = 2024;
+};
+
+/// Derived gradients against central finite differences (ctgrad::gradcheck) on random inputs.
+struct gradient_check {
+  bool passed = true;
+  std::size_t trials = 0;
+  std::size_t elements = 0;  ///< gradient elements compared in all
+  verify_options options;
+  gradcheck_options tolerances;
+  std::string failure;  ///< the first failing trial's report, as fmt prints it
 };
 
 /// The worst disagreement of two lists of expressions over all trials.
@@ -152,6 +163,26 @@ template <class... Ls, class... Rs, class... Ins>
   return r;
 }
 
+/// ctgrad::gradcheck of E on each trial's random inputs (cold, as run_verify).
+template <class E, class Wrt, class... Ins>
+[[gnu::cold]] void run_gradcheck(E, Wrt, expr_list<Ins...>, gradient_check& c) {
+  random_source rng(c.options.seed);
+  random_inputs<Ins...> in;
+  for (std::size_t t = 0; t < c.options.trials; ++t) {
+    std::vector<std::size_t> global(random_inputs<Ins...>::max_rank);
+    for (auto& e : global) e = rng.between(c.options.min_extent, c.options.max_extent);
+    std::apply([&](auto&... v) { (v.draw(rng, global, c.options), ...); }, in.values);
+    const gradcheck_report r =
+        std::apply([&](const auto&... v) { return ctgrad::gradcheck(E{}, Wrt{}, c.tolerances, v.binding()...); }, in.values);
+    for (const auto& s : r.inputs) c.elements += s.elements;
+    ++c.trials;
+    if (!r.passed && c.passed) {
+      c.passed = false;
+      c.failure = fmt::format("{}", r);
+    }
+  }
+}
+
 }  // namespace detail
 
 /// Evaluates both lists on the same random inputs, `options.trials` times, and reports the
@@ -177,6 +208,20 @@ closed_form check_closed_form(expr_list<Ds...> derived, expr_list<Hs...> hand, c
   (c.tex.push_back(doc::to_latex(Hs{}, names)), ...);
   c.report = doc::verify(derived, hand, options);
   c.options = options;
+  return c;
+}
+
+/// ctgrad::gradcheck of the output's gradients with respect to `wrt` on `options.trials` random
+/// inputs (drawn as verify() draws them), for a derivation page:
+///   auto c = ctgrad::doc::check_gradients(y, ctgrad::wrt(x, gamma), {.trials = 8, .ranges = {{"eps", 1e-3, 1e-3}}});
+template <Expression E, class... Ws>
+gradient_check check_gradients(E e, wrt_t<Ws...> w, const verify_options& options = {},
+                               const gradcheck_options& tolerances = {}) {
+  using inputs = typename detail::inputs_in_order<topological_order_t<E>>::type;
+  gradient_check c;
+  c.options = options;
+  c.tolerances = tolerances;
+  detail::run_gradcheck(e, w, inputs{}, c);
   return c;
 }
 

@@ -243,6 +243,11 @@ struct mul_op : elementwise_base {
       return ctgrad::multiply(typename detail::spread_constant<B>::constant{}, a);
     else if constexpr (is_constant<A>::value && detail::scaled<B>::value)
       return ctgrad::multiply(constant_node<A::value * detail::scaled<B>::factor::value>{}, typename detail::scaled<B>::operand{});
+    // constant factors move out of products, where they meet and fold: (c x)(d y) == (c d)(x y)
+    else if constexpr (detail::scaled<A>::value && !is_constant<B>::value)
+      return ctgrad::multiply(typename detail::scaled<A>::factor{}, ctgrad::multiply(typename detail::scaled<A>::operand{}, b));
+    else if constexpr (detail::scaled<B>::value && !is_constant<A>::value)
+      return ctgrad::multiply(typename detail::scaled<B>::factor{}, ctgrad::multiply(a, typename detail::scaled<B>::operand{}));
     else if constexpr (detail::negated<A>::value && detail::negated<B>::value)
       return ctgrad::multiply(typename detail::negated<A>::operand{}, typename detail::negated<B>::operand{});
     else if constexpr (detail::negated<B>::value) return ctgrad::negate(ctgrad::multiply(a, typename detail::negated<B>::operand{}));
@@ -289,6 +294,11 @@ struct div_op : elementwise_base {
       return ctgrad::divide(typename detail::negated<A>::operand{}, typename detail::negated<B>::operand{});
     } else if constexpr (detail::negated<A>::value) {
       return ctgrad::negate(ctgrad::divide(typename detail::negated<A>::operand{}, b));
+    } else if constexpr (detail::scaled<A>::value) {  // (c a) / b == c (a / b): constants move out
+      return ctgrad::multiply(typename detail::scaled<A>::factor{}, ctgrad::divide(typename detail::scaled<A>::operand{}, b));
+    } else if constexpr (detail::scaled<B>::value) {  // a / (c b) == (1/c) (a / b)
+      return ctgrad::multiply(constant_node<rational{1} / detail::scaled<B>::factor::value>{},
+                              ctgrad::divide(a, typename detail::scaled<B>::operand{}));
     } else {
       return no_rewrite{};
     }

@@ -47,8 +47,8 @@ struct extremum_op<axes_t<Axes...>, Max> : reduction_op {
       Max ? "adjoint of a max = its adjoint shared by the entries equal to the max"
           : "adjoint of a min = its adjoint shared by the entries equal to the min";
   static constexpr std::string_view rule_latex =
-      Max ? "c = \\max_{i} a:\\quad \\bar{a} \\mathrel{+}= \\frac{\\bar{c}}{\\sum_{i} [a = c]} \\odot [a = c]"
-          : "c = \\min_{i} a:\\quad \\bar{a} \\mathrel{+}= \\frac{\\bar{c}}{\\sum_{i} [a = c]} \\odot [a = c]";
+      Max ? "c = \\max_{@} a:\\quad \\bar{a} \\mathrel{+}= \\frac{\\bar{c}}{\\sum_{@} [a = c]} \\odot [a = c]"
+          : "c = \\min_{@} a:\\quad \\bar{a} \\mathrel{+}= \\frac{\\bar{c}}{\\sum_{@} [a = c]} \\odot [a = c]";
 
   template <class T>
   static constexpr T identity() {

@@ -48,11 +48,14 @@
 //   simplify(operands...)  a rewrite, or no_rewrite [none]
 //   latex(operands' LaTeX) one latex_operand per operand, returning the node's [from kind
 //                          and symbol]; rule_name, rule_latex: the local rule as a derivation
-//                          document cites it
+//                          document cites it (in rule_latex, '@' stands for the index letters
+//                          of the axes along which the node and the operand differ: the axes a
+//                          reduction sums over, or a broadcast repeats along)
 #include <array>
 #include <concepts>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -77,6 +80,21 @@ inline constexpr int unary = 3;
 inline constexpr int power = 4;
 inline constexpr int atom = 5;
 }  // namespace precedence
+
+namespace detail {
+/// The index letters of the axes in `mask` for LaTeX: axis 0 is i, then j, k, l, p, q, r, s,
+/// t, u, v, w, then a_{12}, ... ("i,j" for axes 0 and 1).
+inline std::string latex_axes(std::uint32_t mask) {
+  constexpr std::string_view letters = "ijklpqrstuvw";
+  std::string out;
+  for (std::size_t a = 0; a < 32; ++a) {
+    if (!((mask >> a) & 1U)) continue;
+    if (!out.empty()) out += ",";
+    out += a < letters.size() ? std::string(1, letters[a]) : "a_{" + std::to_string(a) + "}";
+  }
+  return out;
+}
+}  // namespace detail
 
 /// A rendered LaTeX (sub)expression, as an operation's `latex` member receives its operands
 /// and returns its result (ctgrad/graph/render.hpp walks the graph). `open_right`: it ends in

@@ -72,19 +72,6 @@ std::string axes_label() {
   return fmt::format("{}", fmt::join(Axes::list, ","));
 }
 
-/// The index letters of the axes in `mask` for LaTeX: axis 0 is i, then j, k, l, p, q, r, s,
-/// t, u, v, w, then a_{12}, ... ("i,j" for axes 0 and 1).
-inline std::string latex_axes(std::uint32_t mask) {
-  constexpr std::string_view letters = "ijklpqrstuvw";
-  std::string out;
-  for (std::size_t a = 0; a < 32; ++a) {
-    if (!((mask >> a) & 1U)) continue;
-    if (!out.empty()) out += ",";
-    out += a < letters.size() ? std::string(1, letters[a]) : fmt::format("a_{{{}}}", a);
-  }
-  return out;
-}
-
 /// The axes of a rank-R operand that reduce_to<S> sums over: its leading axes S does not have,
 /// and the axes S keeps with extent 1 where the operand is not unit.
 constexpr std::uint32_t reduced_axes_mask(static_shape s, static_shape operand) {
@@ -105,8 +92,9 @@ constexpr std::uint32_t broadcast_axes_mask(static_shape g, static_shape ref) {
   return m;
 }
 
+// '@' in a rule text stands for the axes the operation acts along (see expr/operation.hpp).
 inline constexpr std::string_view reduction_rule_latex =
-    "c = \\sum_{i} a:\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\text{ repeated along } i";
+    "c = \\sum_{@} a:\\quad \\bar{a} \\mathrel{+}= \\bar{c} \\text{ repeated along } @";
 
 /// True when a node of shape `e` (right-aligned in a rank-r result) is constant along the axes
 /// in `mask`. A function of the shape, not of the node: GCC 12 mangles the name of every
@@ -264,7 +252,7 @@ struct broadcast_op {
   }
   static constexpr std::string_view rule_name = "adjoint of a broadcast = sum over those axes";
   static constexpr std::string_view rule_latex =
-      "c = a \\text{ repeated along } i:\\quad \\bar{a} \\mathrel{+}= \\sum_{i} \\bar{c}";
+      "c = a \\text{ repeated along } @:\\quad \\bar{a} \\mathrel{+}= \\sum_{@} \\bar{c}";
 
   template <std::size_t I, class G, class Self, class Gv, class Ref>
   static constexpr auto vjp(G g, Self, Gv, Ref) {
@@ -283,6 +271,9 @@ struct broadcast_op {
     if constexpr (G::shape == Ref::shape) return g;
     else if constexpr (detail::negated<G>::value)
       return ctgrad::negate(ctgrad::make_node<broadcast_op>(typename detail::negated<G>::operand{}, Ref{}));
+    else if constexpr (detail::scaled<G>::value)  // constant factors move out, to meet others and fold
+      return ctgrad::multiply(typename detail::scaled<G>::factor{},
+                              ctgrad::make_node<broadcast_op>(typename detail::scaled<G>::operand{}, Ref{}));
     else if constexpr (detail::broadcast_parts<G>::value)
       return ctgrad::make_node<broadcast_op>(typename detail::broadcast_parts<G>::payload{}, Ref{});
     else if constexpr (!std::is_same<detail::shape_rep_t<Ref>, Ref>::value)

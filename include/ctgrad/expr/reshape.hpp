@@ -195,6 +195,10 @@ struct first_op<axes_t<Axes...>> : index_map_op {
   static constexpr int prec = precedence::atom;
   template <class...>
   static std::string symbol() { return fmt::format("first<{}>", fmt::join(axes::list, ",")); }
+  static latex_operand latex(const latex_operand& a) {
+    return {fmt::format("\\operatorname{{first}}_{{{}}}\\left({}\\right)", detail::latex_axes(axes::mask), a.tex),
+            precedence::atom};
+  }
 
   template <std::size_t, class G, class Self, class A>
   static constexpr auto vjp(G, Self, A) {
