@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <ctgrad.hpp>
@@ -28,17 +30,32 @@ auto view2(const std::vector<T>& v, std::size_t m = M, std::size_t n = N) {
   return ctgrad::view<const T, 2>(v.data(), {m, n});
 }
 
-/// e evaluated elementwise on a and b (float or double) against f on every element.
-template <class T, class E, class F>
-void check_values(E e, const std::vector<T>& av, const std::vector<T>& bv, F f, double tol) {
-  const auto r = ctgrad::evaluate(e, ctgrad::allow_unused(ctgrad::bind(a, view2(av, 1, av.size()))), ctgrad::allow_unused(ctgrad::bind(b, view2(bv, 1, bv.size()))));
+/// One expression of a and b with its reference f(a, b) per element and its tolerance.
+template <class E, class F>
+struct value_case {
+  E e;
+  F f;
+  double tol;
+};
+
+template <class T, class R, class E, class F>
+void check_case(const R& r, const value_case<E, F>& c, const std::vector<T>& av, const std::vector<T>& bv) {
   REQUIRE(r.size() == av.size());
   for (std::size_t i = 0; i < av.size(); ++i) {
-    const double want = f(double(av[i]), double(bv[i]));
-    INFO(fmt::format("{} at a = {}, b = {}: got {}, want {}", e, av[i], bv[i], r.values[i], want));
+    const double want = c.f(double(av[i]), double(bv[i]));
+    INFO(fmt::format("{} at a = {}, b = {}: got {}, want {}", c.e, av[i], bv[i], r.values[i], want));
     if (std::isnan(want)) CHECK(std::isnan(double(r.values[i])));
-    else CHECK((double(r.values[i]) == want || std::abs(double(r.values[i]) - want) <= tol * std::max(1.0, std::abs(want))));
+    else CHECK((double(r.values[i]) == want || std::abs(double(r.values[i]) - want) <= c.tol * std::max(1.0, std::abs(want))));
   }
+}
+
+/// Every case's expression evaluated elementwise on a and b (float or double), all in one plan
+/// (one plan to compile instead of one per case), each against its f on every element.
+template <class T, class... Cs>
+void check_values(const std::vector<T>& av, const std::vector<T>& bv, const Cs&... cs) {
+  const auto r = ctgrad::evaluate(ctgrad::exprs(cs.e...), ctgrad::allow_unused(ctgrad::bind(a, view2(av, 1, av.size()))),
+                                  ctgrad::allow_unused(ctgrad::bind(b, view2(bv, 1, bv.size()))));
+  [&]<std::size_t... I>(std::index_sequence<I...>) { (check_case(std::get<I>(r), cs, av, bv), ...); }(std::index_sequence_for<Cs...>{});
 }
 
 // ordinary points and the edges: zeros of both signs, ties, large magnitudes, inf and NaN
@@ -47,35 +64,39 @@ const std::vector<double> edge_b{1, -1, 0.0, -0.0, 0.75, 3, 1, -1e31, 1, 2, 5, -
 
 template <class T>
 void check_all_values() {
-  std::vector<T> av(edge_a.begin(), edge_a.end()), bv(edge_b.begin(), edge_b.end());
-  auto cmp = [](bool c) { return c ? 1.0 : 0.0; };
-  check_values(ctgrad::greater(a, b), av, bv, [&](double x, double y) { return cmp(x > y); }, 0);
-  check_values(ctgrad::less(a, b), av, bv, [&](double x, double y) { return cmp(x < y); }, 0);
-  check_values(ctgrad::greater_equal(a, b), av, bv, [&](double x, double y) { return cmp(x >= y); }, 0);
-  check_values(ctgrad::less_equal(a, b), av, bv, [&](double x, double y) { return cmp(x <= y); }, 0);
-  check_values(ctgrad::equal(a, b), av, bv, [&](double x, double y) { return cmp(x == y); }, 0);
-  check_values(ctgrad::where(ctgrad::greater(a, b), a, b), av, bv,
-               [](double x, double y) { return x > y ? x : y; }, 0);
-  check_values(ctgrad::where(a, b, ctgrad::constant<7>), av, bv, [](double x, double y) { return x != 0 ? y : 7.0; }, 0);
-  check_values(ctgrad::abs(a), av, bv, [](double x, double) { return std::fabs(x); }, 0);
-  check_values(ctgrad::sign(a), av, bv,
-               [](double x, double) { return std::isnan(x) ? qnan : (x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0)); }, 0);
+  const std::vector<T> av(edge_a.begin(), edge_a.end()), bv(edge_b.begin(), edge_b.end());
+  const auto cmp = [](bool c) { return c ? 1.0 : 0.0; };
   const auto nan_or = [](double x, double y, double r) { return std::isnan(x) || std::isnan(y) ? qnan : r; };
-  check_values(ctgrad::maximum(a, b), av, bv, [&](double x, double y) { return nan_or(x, y, std::fmax(x, y)); }, 0);
-  check_values(ctgrad::minimum(a, b), av, bv, [&](double x, double y) { return nan_or(x, y, std::fmin(x, y)); }, 0);
-  check_values(ctgrad::relu(a), av, bv, [](double x, double) { return std::isnan(x) ? qnan : std::fmax(x, 0.0); }, 0);
+  check_values(av, bv,  //
+               value_case{ctgrad::greater(a, b), [&](double x, double y) { return cmp(x > y); }, 0},
+               value_case{ctgrad::less(a, b), [&](double x, double y) { return cmp(x < y); }, 0},
+               value_case{ctgrad::greater_equal(a, b), [&](double x, double y) { return cmp(x >= y); }, 0},
+               value_case{ctgrad::less_equal(a, b), [&](double x, double y) { return cmp(x <= y); }, 0},
+               value_case{ctgrad::equal(a, b), [&](double x, double y) { return cmp(x == y); }, 0},
+               value_case{ctgrad::where(ctgrad::greater(a, b), a, b), [](double x, double y) { return x > y ? x : y; }, 0},
+               value_case{ctgrad::where(a, b, ctgrad::constant<7>), [](double x, double y) { return x != 0 ? y : 7.0; }, 0},
+               value_case{ctgrad::abs(a), [](double x, double) { return std::fabs(x); }, 0},
+               value_case{ctgrad::sign(a),
+                          [](double x, double) { return std::isnan(x) ? qnan : (x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0)); }, 0},
+               value_case{ctgrad::maximum(a, b), [&](double x, double y) { return nan_or(x, y, std::fmax(x, y)); }, 0},
+               value_case{ctgrad::minimum(a, b), [&](double x, double y) { return nan_or(x, y, std::fmin(x, y)); }, 0},
+               value_case{ctgrad::relu(a), [](double x, double) { return std::isnan(x) ? qnan : std::fmax(x, 0.0); }, 0});
   // smooth functions: against the double <cmath> value of the same (rounded) input; sigmoid and
   // softplus by their defining formulas in long double, where they do not overflow
   const double ftol = std::is_same_v<T, float> ? 1e-6 : 1e-15;
-  check_values(ctgrad::log1p(ctgrad::abs(a)), av, bv, [](double x, double) { return std::log1p(std::fabs(x)); }, ftol);
-  check_values(ctgrad::expm1(ctgrad::minimum(a, ctgrad::constant<50>)), av, bv,
-               [&](double x, double) { return std::isnan(x) ? qnan : std::expm1(std::fmin(x, 50.0)); }, ftol);
-  check_values(ctgrad::sigmoid(a), av, bv,
-               [](double x, double) { return double(1.0L / (1.0L + std::exp(-static_cast<long double>(x)))); }, ftol);
-  check_values(ctgrad::softplus(a), av, bv, [](double x, double) {
-    const long double lx = x;
-    return double(lx > 0 ? lx + std::log1p(std::exp(-lx)) : std::log1p(std::exp(lx)));
-  }, ftol);
+  check_values(av, bv,  //
+               value_case{ctgrad::log1p(ctgrad::abs(a)), [](double x, double) { return std::log1p(std::fabs(x)); }, ftol},
+               value_case{ctgrad::expm1(ctgrad::minimum(a, ctgrad::constant<50>)),
+                          [&](double x, double) { return std::isnan(x) ? qnan : std::expm1(std::fmin(x, 50.0)); }, ftol},
+               value_case{ctgrad::sigmoid(a),
+                          [](double x, double) { return double(1.0L / (1.0L + std::exp(-static_cast<long double>(x)))); },
+                          ftol},
+               value_case{ctgrad::softplus(a),
+                          [](double x, double) {
+                            const long double lx = x;
+                            return double(lx > 0 ? lx + std::log1p(std::exp(-lx)) : std::log1p(std::exp(lx)));
+                          },
+                          ftol});
 }
 
 }  // namespace
@@ -93,11 +114,9 @@ TEST_CASE("max and min reductions match plain loops, propagate NaN, keep their a
                                1, qnan, 4, 2,  //
                                2, 8, 5, 9};
   const auto bx = ctgrad::bind(a, view2(xs, rows, N));
-  const auto mx1 = ctgrad::evaluate(ctgrad::max<1>(a), bx);
-  const auto mn1 = ctgrad::evaluate(ctgrad::min<1>(a), bx);
-  const auto mx0 = ctgrad::evaluate(ctgrad::max<0>(a), bx);
-  const auto mn0 = ctgrad::evaluate(ctgrad::min<0>(a), bx);
-  const auto all = ctgrad::evaluate(ctgrad::max<0, 1>(a), bx);
+  // one plan for the five (one to compile)
+  const auto [mx1, mn1, mx0, mn0, all] = ctgrad::evaluate(
+      ctgrad::exprs(ctgrad::max<1>(a), ctgrad::min<1>(a), ctgrad::max<0>(a), ctgrad::min<0>(a), ctgrad::max<0, 1>(a)), bx);
   static_assert(ctgrad::shape_of<decltype(ctgrad::max<1>(a))> == ctgrad::static_shape{2, 0b10});
   REQUIRE(mx1.size() == rows);
   for (std::size_t i = 0; i < rows; ++i) {
@@ -237,17 +256,21 @@ double jvp_error(E e) {
   constexpr auto v = ctgrad::input<"v", 2>;
   const std::vector<double> vs = ctgrad_test::random_vector(M * N, 17, -1, 1);
   const auto [t] = ctgrad::jvp(ctgrad::outputs(e), ctgrad::tangents(v), ctgrad::wrt(a));
-  // one set of bindings for every expression checked: e need not read b
-  const auto derived =
-      ctgrad::evaluate(t, ctgrad::allow_unused(ctgrad::bind(a, view2(ga))), ctgrad::allow_unused(ctgrad::bind(b, view2(gb))), ctgrad::allow_unused(ctgrad::bind(v, view2(vs)))).values;
+  // e and its tangent in one plan (one to compile), evaluated at three points; one set of
+  // bindings for every expression checked: e need not read b
+  const auto at = [&](const std::vector<double>& point) {
+    return ctgrad::evaluate(ctgrad::exprs(e, t), ctgrad::allow_unused(ctgrad::bind(a, view2(point))),
+                            ctgrad::allow_unused(ctgrad::bind(b, view2(gb))), ctgrad::allow_unused(ctgrad::bind(v, view2(vs))));
+  };
+  const auto derived = std::get<1>(at(ga)).values;
   const double h = 1e-6;
   std::vector<double> up(ga), down(ga);
   for (std::size_t i = 0; i < ga.size(); ++i) {
     up[i] += h * vs[i];
     down[i] -= h * vs[i];
   }
-  const auto eu = ctgrad::evaluate(e, ctgrad::allow_unused(ctgrad::bind(a, view2(up))), ctgrad::allow_unused(ctgrad::bind(b, view2(gb)))).values;
-  const auto ed = ctgrad::evaluate(e, ctgrad::allow_unused(ctgrad::bind(a, view2(down))), ctgrad::allow_unused(ctgrad::bind(b, view2(gb)))).values;
+  const auto eu = std::get<0>(at(up)).values;
+  const auto ed = std::get<0>(at(down)).values;
   std::vector<double> numeric(eu.size());
   for (std::size_t i = 0; i < eu.size(); ++i) numeric[i] = (eu[i] - ed[i]) / (2 * h);
   return ctgrad_test::relative_error(derived, numeric);
@@ -318,9 +341,11 @@ TEST_CASE("forward and reverse mode of the new reductions and composites agree: 
     const auto ws = ctgrad_test::random_vector(rows * cols, 52, -1, 1);
     const auto [t] = ctgrad::jvp(ctgrad::outputs(e), ctgrad::tangents(v), ctgrad::wrt(a));
     const auto [g] = ctgrad::vjp(ctgrad::outputs(e), ctgrad::seeds(w), ctgrad::wrt(a));
-    const auto ba = ctgrad::bind(a, view2(ga));
-    const auto jv = ctgrad::evaluate(t, ba, ctgrad::bind(v, view2(vs))).values;
-    const auto jtw = ctgrad::evaluate(g, ba, ctgrad::bind(w, view2(ws, rows, cols))).values;
+    // both in one plan (one to compile)
+    const auto [jvr, jtwr] = ctgrad::evaluate(ctgrad::exprs(t, g), ctgrad::bind(a, view2(ga)), ctgrad::bind(v, view2(vs)),
+                                              ctgrad::bind(w, view2(ws, rows, cols)));
+    const auto& jv = jvr.values;
+    const auto& jtw = jtwr.values;
     double lhs = 0, rhs = 0;
     for (std::size_t i = 0; i < ws.size(); ++i) lhs += ws[i] * jv[i];
     for (std::size_t i = 0; i < vs.size(); ++i) rhs += jtw[i] * vs[i];

@@ -15,6 +15,10 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <ctgrad.hpp>
@@ -29,23 +33,52 @@ constexpr auto b = ctgrad::input<"b", 2>;
 constexpr auto v = ctgrad::input<"v", 1>;
 constexpr auto s = ctgrad::input<"s", 0>;
 
-/// Evaluates unary `e` of a on every edge value (a 4 x 6 tensor) and compares with ref.
-template <class T, class E, class Ref>
-void check_unary(E e, Ref ref, std::uint64_t ulps, const char* what) {
-  const std::vector<T> xs = ctgrad_test::edge_values<T>();
-  REQUIRE(xs.size() == 24);
-  const auto got = ctgrad::evaluate(e, ctgrad::bind(a, ctgrad::view<const T, 2>(xs.data(), {4, 6})));
-  std::vector<T> want(xs.size());
-  for (std::size_t i = 0; i < xs.size(); ++i) want[i] = static_cast<T>(ref(static_cast<ld>(xs[i])));
-  INFO(what << " in " << (sizeof(T) == 4 ? "float" : "double"));
-  const std::string bad = ctgrad_test::first_mismatch(got.values, want, ulps, &xs);
+/// One expression with its reference in long double, the ulps it may differ by, and its name.
+template <class E, class Ref>
+struct oracle_case {
+  E e;
+  Ref ref;
+  std::uint64_t ulps;
+  const char* what;
+};
+
+/// got against c's reference at as (unary: bs is null) or at (as, bs) (binary).
+template <class T, class R, class C>
+void compare(const R& got, const C& c, const std::vector<T>& as, const std::vector<T>* bs) {
+  std::vector<T> want(as.size());
+  for (std::size_t i = 0; i < as.size(); ++i) {
+    if constexpr (std::is_invocable_v<decltype(c.ref), ld, ld>) want[i] = static_cast<T>(c.ref(static_cast<ld>(as[i]), static_cast<ld>((*bs)[i])));
+    else want[i] = static_cast<T>(c.ref(static_cast<ld>(as[i])));
+  }
+  INFO(c.what << " in " << (sizeof(T) == 4 ? "float" : "double"));
+  std::string bad = ctgrad_test::first_mismatch(got.values, want, c.ulps, bs ? nullptr : &as);
+  if (!bad.empty() && bs) {
+    for (std::size_t i = 0; i < as.size(); ++i)
+      if (!ctgrad_test::close_ulps(got.values[i], want[i], c.ulps)) {
+        bad += " at a = " + std::to_string(as[i]) + ", b = " + std::to_string((*bs)[i]);
+        break;
+      }
+  }
   INFO(bad);
   CHECK(bad.empty());
 }
 
-/// Evaluates binary `e` of a and b on every pair of edge values and compares with ref.
-template <class T, class E, class Ref>
-void check_binary(E e, Ref ref, std::uint64_t ulps, const char* what) {
+/// Evaluates every unary case (an expression of a) on every edge value (a 4 x 6 tensor), all
+/// in one plan (one plan to compile, not one per case), and compares each with its reference.
+template <class T, class... Cs>
+void check_unary(const Cs&... cs) {
+  const std::vector<T> xs = ctgrad_test::edge_values<T>();
+  REQUIRE(xs.size() == 24);
+  const auto got = ctgrad::evaluate(ctgrad::exprs(cs.e...), ctgrad::bind(a, ctgrad::view<const T, 2>(xs.data(), {4, 6})));
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (compare<T>(std::get<I>(got), cs, xs, nullptr), ...);
+  }(std::index_sequence_for<Cs...>{});
+}
+
+/// Evaluates every binary case (an expression of a and b) on every pair of edge values, all in
+/// one plan, and compares each with its reference.
+template <class T, class... Cs>
+void check_binary(const Cs&... cs) {
   const std::vector<T> edges = ctgrad_test::edge_values<T>();
   const std::size_t k = edges.size();
   std::vector<T> as(k * k), bs(k * k);
@@ -54,21 +87,11 @@ void check_binary(E e, Ref ref, std::uint64_t ulps, const char* what) {
       as[i * k + j] = edges[i];
       bs[i * k + j] = edges[j];
     }
-  const auto got = ctgrad::evaluate(e, ctgrad::bind(a, ctgrad::view<const T, 2>(as.data(), {k, k})),
-                                    ctgrad::bind(b, ctgrad::view<const T, 2>(bs.data(), {k, k})));
-  std::vector<T> want(k * k);
-  for (std::size_t i = 0; i < k * k; ++i) want[i] = static_cast<T>(ref(static_cast<ld>(as[i]), static_cast<ld>(bs[i])));
-  INFO(what << " in " << (sizeof(T) == 4 ? "float" : "double"));
-  std::string bad = ctgrad_test::first_mismatch(got.values, want, ulps);
-  if (!bad.empty()) {
-    for (std::size_t i = 0; i < k * k; ++i)
-      if (!ctgrad_test::close_ulps(got.values[i], want[i], ulps)) {
-        bad += " at a = " + std::to_string(as[i]) + ", b = " + std::to_string(bs[i]);
-        break;
-      }
-  }
-  INFO(bad);
-  CHECK(bad.empty());
+  const auto got = ctgrad::evaluate(ctgrad::exprs(cs.e...), ctgrad::allow_unused(ctgrad::bind(a, ctgrad::view<const T, 2>(as.data(), {k, k}))),
+                                    ctgrad::allow_unused(ctgrad::bind(b, ctgrad::view<const T, 2>(bs.data(), {k, k}))));
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (compare<T>(std::get<I>(got), cs, as, &bs), ...);
+  }(std::index_sequence_for<Cs...>{});
 }
 
 // Exact operations: 0 ulps in float (a float result rounded once from long double is the
@@ -78,15 +101,16 @@ constexpr std::uint64_t exact = sizeof(T) == 4 ? 0 : 1;
 
 template <class T>
 void unary_functions() {
-  check_unary<T>(-a, [](ld x) { return -x; }, 0, "-a");
-  check_unary<T>(ctgrad::negate(a), [](ld x) { return -x; }, 0, "negate(a)");
-  check_unary<T>(ctgrad::square(a), [](ld x) { return x * x; }, exact<T>, "square");
-  check_unary<T>(ctgrad::sqrt(a), [](ld x) { return std::sqrt(x); }, exact<T>, "sqrt");
-  check_unary<T>(ctgrad::rsqrt(a), [](ld x) { return 1.0L / std::sqrt(x); }, 2, "rsqrt");
-  check_unary<T>(ctgrad::exp(a), [](ld x) { return std::exp(x); }, 2, "exp");
-  check_unary<T>(ctgrad::log(a), [](ld x) { return std::log(x); }, 2, "log");
-  check_unary<T>(ctgrad::tanh(a), [](ld x) { return std::tanh(x); }, 2, "tanh");
-  check_unary<T>(ctgrad::stop_gradient(a), [](ld x) { return x; }, 0, "stop_gradient");
+  check_unary<T>(
+    oracle_case{-a, [](ld x) { return -x; }, 0, "-a"},
+    oracle_case{ctgrad::negate(a), [](ld x) { return -x; }, 0, "negate(a)"},
+    oracle_case{ctgrad::square(a), [](ld x) { return x * x; }, exact<T>, "square"},
+    oracle_case{ctgrad::sqrt(a), [](ld x) { return std::sqrt(x); }, exact<T>, "sqrt"},
+    oracle_case{ctgrad::rsqrt(a), [](ld x) { return 1.0L / std::sqrt(x); }, 2, "rsqrt"},
+    oracle_case{ctgrad::exp(a), [](ld x) { return std::exp(x); }, 2, "exp"},
+    oracle_case{ctgrad::log(a), [](ld x) { return std::log(x); }, 2, "log"},
+    oracle_case{ctgrad::tanh(a), [](ld x) { return std::tanh(x); }, 2, "tanh"},
+    oracle_case{ctgrad::stop_gradient(a), [](ld x) { return x; }, 0, "stop_gradient"});
 }
 
 // The smooth functions added with the piecewise ones. Their references are the definitions
@@ -98,82 +122,88 @@ constexpr std::uint64_t few = sizeof(T) == 4 ? 1 : 4;
 
 template <class T>
 void smooth_functions() {
-  check_unary<T>(ctgrad::log1p(a), [](ld x) { return std::log1p(x); }, few<T>, "log1p");
-  check_unary<T>(ctgrad::expm1(a), [](ld x) { return std::expm1(x); }, few<T>, "expm1");
-  check_unary<T>(ctgrad::sigmoid(a), [](ld x) { return 1.0L / (1.0L + std::exp(-x)); }, few<T>, "sigmoid");
-  // log(1 + e^x) does not overflow in long double below 11000; above it, it is x to far below
-  // an ulp
-  check_unary<T>(ctgrad::softplus(a), [](ld x) { return x > 11000 ? x : std::log1p(std::exp(x)); }, few<T>, "softplus");
+  check_unary<T>(
+    oracle_case{ctgrad::log1p(a), [](ld x) { return std::log1p(x); }, few<T>, "log1p"},
+    oracle_case{ctgrad::expm1(a), [](ld x) { return std::expm1(x); }, few<T>, "expm1"},
+    oracle_case{ctgrad::sigmoid(a), [](ld x) { return 1.0L / (1.0L + std::exp(-x)); }, few<T>, "sigmoid"},
+    // log(1 + e^x) does not overflow in long double below 11000; above it, it is x to far below
+    // an ulp
+    oracle_case{ctgrad::softplus(a), [](ld x) { return x > 11000 ? x : std::log1p(std::exp(x)); }, few<T>, "softplus"});
 }
 
 // Piecewise functions are exact: 0 ulps (+0 and -0 count as equal; NaN as NaN).
 template <class T>
 void piecewise_unary() {
   const ld nan = std::numeric_limits<ld>::quiet_NaN();
-  check_unary<T>(ctgrad::abs(a), [](ld x) { return std::fabs(x); }, 0, "abs");
-  check_unary<T>(ctgrad::sign(a), [&](ld x) { return std::isnan(x) ? nan : ld((x > 0) - (x < 0)); }, 0, "sign");
-  check_unary<T>(ctgrad::relu(a), [&](ld x) { return std::isnan(x) ? nan : (x > 0 ? x : 0.0L); }, 0, "relu");
-  check_unary<T>(ctgrad::relu(-a), [&](ld x) { return std::isnan(x) ? nan : (-x > 0 ? -x : 0.0L); }, 0, "relu(-a)");
+  check_unary<T>(
+    oracle_case{ctgrad::abs(a), [](ld x) { return std::fabs(x); }, 0, "abs"},
+    oracle_case{ctgrad::sign(a), [&](ld x) { return std::isnan(x) ? nan : ld((x > 0) - (x < 0)); }, 0, "sign"},
+    oracle_case{ctgrad::relu(a), [&](ld x) { return std::isnan(x) ? nan : (x > 0 ? x : 0.0L); }, 0, "relu"},
+    oracle_case{ctgrad::relu(-a), [&](ld x) { return std::isnan(x) ? nan : (-x > 0 ? -x : 0.0L); }, 0, "relu(-a)"});
 }
 
 template <class T>
 void piecewise_binary() {
   const ld nan = std::numeric_limits<ld>::quiet_NaN();
   const auto bracket = [](bool c) { return c ? 1.0L : 0.0L; };
-  check_binary<T>(ctgrad::greater(a, b), [&](ld x, ld y) { return bracket(x > y); }, 0, "greater");
-  check_binary<T>(ctgrad::less(a, b), [&](ld x, ld y) { return bracket(x < y); }, 0, "less");
-  check_binary<T>(ctgrad::greater_equal(a, b), [&](ld x, ld y) { return bracket(x >= y); }, 0, "greater_equal");
-  check_binary<T>(ctgrad::less_equal(a, b), [&](ld x, ld y) { return bracket(x <= y); }, 0, "less_equal");
-  check_binary<T>(ctgrad::equal(a, b), [&](ld x, ld y) { return bracket(x == y); }, 0, "equal");
-  // NaN in either operand gives NaN (std::fmax would return the other operand)
   const auto nan_or = [&](ld x, ld y, ld r) { return std::isnan(x) || std::isnan(y) ? nan : r; };
-  check_binary<T>(ctgrad::maximum(a, b), [&](ld x, ld y) { return nan_or(x, y, std::fmax(x, y)); }, 0, "maximum");
-  check_binary<T>(ctgrad::minimum(a, b), [&](ld x, ld y) { return nan_or(x, y, std::fmin(x, y)); }, 0, "minimum");
-  // where(c, x, y): x where c != 0 (NaN is != 0), else y; the branches are different
-  // expressions, so a swap shows
-  check_binary<T>(ctgrad::where(a, b, ctgrad::constant<7>), [](ld x, ld y) { return x != 0 ? y : 7.0L; }, 0, "where(a, b, 7)");
-  check_binary<T>(ctgrad::where(ctgrad::less(a, b), -a, b * ctgrad::constant<2>),
-                  [](ld x, ld y) { return x < y ? -x : 2 * y; }, 0, "where(a < b, -a, 2 b)");
+  check_binary<T>(
+    oracle_case{ctgrad::greater(a, b), [&](ld x, ld y) { return bracket(x > y); }, 0, "greater"},
+    oracle_case{ctgrad::less(a, b), [&](ld x, ld y) { return bracket(x < y); }, 0, "less"},
+    oracle_case{ctgrad::greater_equal(a, b), [&](ld x, ld y) { return bracket(x >= y); }, 0, "greater_equal"},
+    oracle_case{ctgrad::less_equal(a, b), [&](ld x, ld y) { return bracket(x <= y); }, 0, "less_equal"},
+    oracle_case{ctgrad::equal(a, b), [&](ld x, ld y) { return bracket(x == y); }, 0, "equal"},
+    // NaN in either operand gives NaN (std::fmax would return the other operand)
+    oracle_case{ctgrad::maximum(a, b), [&](ld x, ld y) { return nan_or(x, y, std::fmax(x, y)); }, 0, "maximum"},
+    oracle_case{ctgrad::minimum(a, b), [&](ld x, ld y) { return nan_or(x, y, std::fmin(x, y)); }, 0, "minimum"},
+    // where(c, x, y): x where c != 0 (NaN is != 0), else y; the branches are different
+    // expressions, so a swap shows
+    oracle_case{ctgrad::where(a, b, ctgrad::constant<7>), [](ld x, ld y) { return x != 0 ? y : 7.0L; }, 0, "where(a, b, 7)"},
+    oracle_case{ctgrad::where(ctgrad::less(a, b), -a, b * ctgrad::constant<2>),
+                    [](ld x, ld y) { return x < y ? -x : 2 * y; }, 0, "where(a < b, -a, 2 b)"});
 }
 
 template <class T>
 void integer_powers() {
-  // N multiplications (and a division for N < 0), each rounded: |N| + 1 ulps.
-  check_unary<T>(ctgrad::pow<3>(a), [](ld x) { return std::pow(x, 3); }, 4, "pow<3>");
-  check_unary<T>(ctgrad::pow<4>(a), [](ld x) { return std::pow(x, 4); }, 5, "pow<4>");
-  check_unary<T>(ctgrad::pow<5>(a), [](ld x) { return std::pow(x, 5); }, 6, "pow<5>");
-  check_unary<T>(ctgrad::pow<-1>(a), [](ld x) { return 1.0L / x; }, 2, "pow<-1>");
-  check_unary<T>(ctgrad::pow<-2>(a), [](ld x) { return std::pow(x, -2); }, 4, "pow<-2>");
-  check_unary<T>(ctgrad::pow<-3>(a), [](ld x) { return std::pow(x, -3); }, 5, "pow<-3>");
-  // the rewritten powers: pow<2> is square, pow<1> is x, pow<0> is ones_like(x) (1 even at NaN,
-  // as std::pow(NaN, 0) is)
-  check_unary<T>(ctgrad::pow<2>(a), [](ld x) { return x * x; }, exact<T>, "pow<2>");
-  check_unary<T>(ctgrad::pow<1>(a), [](ld x) { return x; }, 0, "pow<1>");
-  check_unary<T>(ctgrad::pow<0>(a), [](ld x) { return std::pow(x, 0); }, 0, "pow<0>");
+  check_unary<T>(
+    // N multiplications (and a division for N < 0), each rounded: |N| + 1 ulps.
+    oracle_case{ctgrad::pow<3>(a), [](ld x) { return std::pow(x, 3); }, 4, "pow<3>"},
+    oracle_case{ctgrad::pow<4>(a), [](ld x) { return std::pow(x, 4); }, 5, "pow<4>"},
+    oracle_case{ctgrad::pow<5>(a), [](ld x) { return std::pow(x, 5); }, 6, "pow<5>"},
+    oracle_case{ctgrad::pow<-1>(a), [](ld x) { return 1.0L / x; }, 2, "pow<-1>"},
+    oracle_case{ctgrad::pow<-2>(a), [](ld x) { return std::pow(x, -2); }, 4, "pow<-2>"},
+    oracle_case{ctgrad::pow<-3>(a), [](ld x) { return std::pow(x, -3); }, 5, "pow<-3>"},
+    // the rewritten powers: pow<2> is square, pow<1> is x, pow<0> is ones_like(x) (1 even at NaN,
+    // as std::pow(NaN, 0) is)
+    oracle_case{ctgrad::pow<2>(a), [](ld x) { return x * x; }, exact<T>, "pow<2>"},
+    oracle_case{ctgrad::pow<1>(a), [](ld x) { return x; }, 0, "pow<1>"},
+    oracle_case{ctgrad::pow<0>(a), [](ld x) { return std::pow(x, 0); }, 0, "pow<0>"});
 }
 
 template <class T>
 void binary_arithmetic() {
-  check_binary<T>(a + b, [](ld x, ld y) { return x + y; }, exact<T>, "a + b");
-  check_binary<T>(a - b, [](ld x, ld y) { return x - y; }, exact<T>, "a - b");
-  check_binary<T>(a * b, [](ld x, ld y) { return x * y; }, exact<T>, "a * b");
-  check_binary<T>(a / b, [](ld x, ld y) { return x / y; }, exact<T>, "a / b");
-  check_binary<T>(b - a, [](ld x, ld y) { return y - x; }, exact<T>, "b - a");
-  check_binary<T>(b / a, [](ld x, ld y) { return y / x; }, exact<T>, "b / a");
-  check_binary<T>(ctgrad::add(a, b), [](ld x, ld y) { return x + y; }, exact<T>, "add(a, b)");
-  check_binary<T>(ctgrad::subtract(a, b), [](ld x, ld y) { return x - y; }, exact<T>, "subtract(a, b)");
-  check_binary<T>(ctgrad::multiply(a, b), [](ld x, ld y) { return x * y; }, exact<T>, "multiply(a, b)");
-  check_binary<T>(ctgrad::divide(a, b), [](ld x, ld y) { return x / y; }, exact<T>, "divide(a, b)");
+  check_binary<T>(
+    oracle_case{a + b, [](ld x, ld y) { return x + y; }, exact<T>, "a + b"},
+    oracle_case{a - b, [](ld x, ld y) { return x - y; }, exact<T>, "a - b"},
+    oracle_case{a * b, [](ld x, ld y) { return x * y; }, exact<T>, "a * b"},
+    oracle_case{a / b, [](ld x, ld y) { return x / y; }, exact<T>, "a / b"},
+    oracle_case{b - a, [](ld x, ld y) { return y - x; }, exact<T>, "b - a"},
+    oracle_case{b / a, [](ld x, ld y) { return y / x; }, exact<T>, "b / a"},
+    oracle_case{ctgrad::add(a, b), [](ld x, ld y) { return x + y; }, exact<T>, "add(a, b)"},
+    oracle_case{ctgrad::subtract(a, b), [](ld x, ld y) { return x - y; }, exact<T>, "subtract(a, b)"},
+    oracle_case{ctgrad::multiply(a, b), [](ld x, ld y) { return x * y; }, exact<T>, "multiply(a, b)"},
+    oracle_case{ctgrad::divide(a, b), [](ld x, ld y) { return x / y; }, exact<T>, "divide(a, b)"});
 }
 
 template <class T>
 void constants() {
-  // exact rational constants, converted to T once: 1/2 and 3 are exact, 1/3 is rounded
-  check_unary<T>(a + ctgrad::constant<1, 2>, [](ld x) { return x + 0.5L; }, exact<T>, "a + 1/2");
-  check_unary<T>(ctgrad::constant<3> * a, [](ld x) { return 3 * x; }, exact<T>, "3 a");
-  check_unary<T>(a - ctgrad::constant<7>, [](ld x) { return x - 7; }, exact<T>, "a - 7");
-  check_unary<T>(ctgrad::constant<1, 3> * a, [](ld x) { return static_cast<ld>(T(1) / T(3)) * x; }, 1, "(1/3) a");
-  check_unary<T>(ctgrad::constant<-5, 4> - a, [](ld x) { return -1.25L - x; }, exact<T>, "-5/4 - a");
+  check_unary<T>(
+    // exact rational constants, converted to T once: 1/2 and 3 are exact, 1/3 is rounded
+    oracle_case{a + ctgrad::constant<1, 2>, [](ld x) { return x + 0.5L; }, exact<T>, "a + 1/2"},
+    oracle_case{ctgrad::constant<3> * a, [](ld x) { return 3 * x; }, exact<T>, "3 a"},
+    oracle_case{a - ctgrad::constant<7>, [](ld x) { return x - 7; }, exact<T>, "a - 7"},
+    oracle_case{ctgrad::constant<1, 3> * a, [](ld x) { return static_cast<ld>(T(1) / T(3)) * x; }, 1, "(1/3) a"},
+    oracle_case{ctgrad::constant<-5, 4> - a, [](ld x) { return -1.25L - x; }, exact<T>, "-5/4 - a"});
 }
 
 }  // namespace

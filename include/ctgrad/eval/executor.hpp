@@ -56,6 +56,208 @@ struct executor_tables<type_list<Ns...>> {
   static constexpr std::array<rational, sizeof...(Ns)> constants{flat::constant_of<Ns>::value...};
 };
 
+namespace flat {
+
+/// The executor's shape pass and buffer sizing, over a plan's constant tables by pointer: one
+/// function per value type T, not one per plan (at -O3 these loops over a plan's tables were
+/// compiled, unrolled and specialized for every plan, 7 KB of code and most of a small plan's
+/// compile time).
+template <class T>
+struct sizing {
+  using A = accumulator_t<T>;
+  const planning::node_info* info;
+  std::size_t size;
+  const std::size_t* rank_offset;
+  const std::uint32_t* count_axes;
+  const std::uint32_t* divisors;
+  const double* identities;
+  const bool* buffer;   // the schedule's: has its own storage
+  const bool* direct;   // written straight into the caller's output
+  const bool* has_acc;  // has values in the accumulator type
+  const detail::render::graph_view* texts;  // for error messages
+  extent* shapes;
+  std::size_t* strides;
+  node_data<T>* data;
+
+  extent* shape(std::size_t i) { return shapes + rank_offset[i]; }
+  const extent* shape(std::size_t i) const { return shapes + rank_offset[i]; }
+  std::size_t* stride(std::size_t i) { return strides + rank_offset[i]; }
+  std::size_t element_count(std::size_t i) const { return flat::element_count(shape(i), info[i].shape.rank); }
+
+  /// Merges the extents of operand c into those of node i (rank R) being assembled in `out`.
+  void merge(std::size_t i, std::size_t c, extent* out, std::array<bool, max_rank>& found) const {
+    const static_shape& sc = info[c].shape;
+    const std::size_t R = info[i].shape.rank;
+    const extent* in = shape(c);
+    for (std::size_t j = 0; j < sc.rank; ++j) {
+      if (sc.is_unit(j)) continue;
+      const std::size_t a = j + R - sc.rank;
+      if (!found[a]) {
+        out[a] = in[j];
+        found[a] = true;
+      } else if (out[a].n != in[j].n) {
+        flat::throw_mismatch(flat::render(*texts, static_cast<std::uint32_t>(i)), out[a], in[j]);
+      }
+    }
+  }
+
+  /// Every node's extents from its operands', in topological order (one loop over the
+  /// planner's table).
+  void infer_shapes() {
+    for (std::size_t i = 0; i < size; ++i) {
+      const planning::node_info& n = info[i];
+      if (n.k == kind::input || n.k == kind::constant) continue;
+      const std::size_t R = n.shape.rank;
+      extent* out = shape(i);
+      if (n.k == kind::count) {
+        std::size_t c = 1;
+        for (std::size_t a = 0; a < max_rank; ++a)
+          if ((count_axes[i] >> a) & 1U) c *= shape(n.shape_child)[a].n;
+        data[i].scalar = static_cast<A>(c);  // exact up to 2^53 (float counts were exact up to 2^24 only)
+      } else if (n.k == kind::reduction) {
+        const extent* in = shape(n.child[0]);
+        const std::size_t r = info[n.child[0]].shape.rank;
+        for (std::size_t a = 0; a < R; ++a) out[a] = n.shape.is_unit(a) ? extent{} : in[a + r - R];
+      } else if (n.k == kind::index_map) {
+        const extent* in = shape(n.child[0]);
+        for (std::size_t a = 0; a < R; ++a) {
+          const int from = n.from_axis[a];
+          out[a] = from < 0 ? extent{} : in[static_cast<std::size_t>(from)];
+        }
+        check_index_map(i);
+      } else if (n.k == kind::contraction) {
+        infer_contraction(i, out);
+      } else if (n.k == kind::reshape) {
+        infer_reshape(i, out);
+      } else if (n.k == kind::broadcast) {
+        const extent* ref = shape(n.shape_child);
+        for (std::size_t a = 0; a < R; ++a) out[a] = ref[a];
+        std::array<bool, max_rank> found{};
+        for (std::size_t a = 0; a < R; ++a) found[a] = !n.shape.is_unit(a);
+        merge(i, n.child[0], out, found);
+      } else {
+        std::array<bool, max_rank> found{};
+        for (std::size_t a = 0; a < R; ++a) out[a] = extent{};
+        for (std::size_t c = 0; c < n.arity; ++c) merge(i, n.child[c], out, found);
+      }
+      flat::set_strides(out, stride(i), R);
+      if (divisors[i] != 0) check_divisors(i);
+    }
+  }
+
+  /// An index map (first<0>(x): element 0 along axis 0) reads elements of its operand that must
+  /// exist: with an operand axis of extent 0 and a result that is not empty, it would read out
+  /// of bounds.
+  void check_index_map(std::size_t i) const {
+    const std::uint32_t c = info[i].child[0];
+    if (element_count(i) == 0 || element_count(c) != 0) return;
+    const extent* in = shape(c);
+    for (std::size_t a = 0; a < info[c].shape.rank; ++a)
+      if (in[a].n == 0)
+        throw shape_error(fmt::format("ctgrad: `{}` reads element 0 along an axis with no elements: {}",
+                                      flat::render(*texts, static_cast<std::uint32_t>(i)), describe(in[a])));
+  }
+  /// A division by a count over no elements (the mean or variance over an empty axis) is an
+  /// error of the run: 0 / 0 would be NaN, which a caller reading means should not have to test.
+  void check_divisors(std::size_t i) const {
+    const planning::node_info& n = info[i];
+    for (std::uint32_t k = 0; k < n.arity; ++k) {
+      const std::uint32_t c = n.child[k];
+      if (((divisors[i] >> k) & 1U) == 0 || info[c].k != kind::count || data[c].scalar != 0) continue;
+      const extent* in = shape(info[c].shape_child);
+      std::string empty;
+      for (std::size_t a = 0; a < max_rank; ++a)
+        if (((count_axes[c] >> a) & 1U) != 0 && in[a].n == 0) {
+          empty = describe(in[a]);
+          break;
+        }
+      throw shape_error(fmt::format("ctgrad: `{}` divides by `{}`, the number of elements along the reduced axes, "
+                                    "which is 0 ({}): a mean or variance over no elements is undefined",
+                                    flat::render(*texts, static_cast<std::uint32_t>(i)),
+                                    flat::render(*texts, c), empty));
+    }
+  }
+
+  /// The extents of contraction i: each letter's from the operand axes that have it (which
+  /// must agree), 1 for a letter no operand has at a non-unit axis.
+  void infer_contraction(std::size_t i, extent* out) const {
+    const planning::node_info& n = info[i];
+    const subscripts& L = n.letters;
+    const std::size_t R = n.shape.rank;
+    for (std::size_t a = 0; a < R; ++a) out[a] = extent{};
+    std::array<extent, 128> seen{};
+    std::array<bool, 128> found{};
+    for (std::uint32_t c = 0; c < n.arity; ++c) {
+      const static_shape& sc = info[n.child[c]].shape;
+      for (std::size_t j = 0; j < L.rank[c]; ++j) {
+        if (sc.is_unit(j)) continue;
+        const auto letter = static_cast<unsigned char>(L.letter[c][j]) & 127U;
+        const extent& e = shape(n.child[c])[j];
+        if (!found[letter]) {
+          seen[letter] = e;
+          found[letter] = true;
+        } else if (seen[letter].n != e.n) {
+          flat::throw_mismatch(flat::render(*texts, static_cast<std::uint32_t>(i)), seen[letter], e);
+        }
+      }
+    }
+    for (std::size_t a = 0; a < R; ++a) {
+      const auto letter = static_cast<unsigned char>(L.letter[subscripts::result][a]) & 127U;
+      if (!n.shape.is_unit(a) && found[letter]) out[a] = seen[letter];
+    }
+  }
+
+  /// The extents of reshape i: its shape operand's, or by its rules (n, the operand's extent at
+  /// that axis, or inferred); the element count must be the operand's.
+  void infer_reshape(std::size_t i, extent* out) const {
+    const planning::node_info& n = info[i];
+    const std::size_t R = n.shape.rank, r = info[n.child[0]].shape.rank;
+    const extent* in = shape(n.child[0]);
+    const std::size_t have = flat::element_count(in, r);
+    std::size_t known = 1, inferred = R;
+    for (std::size_t a = 0; a < R; ++a) {
+      if (n.like) out[a] = shape(n.shape_child)[a];
+      else if (n.extent_rule[a] > 0) out[a] = extent{static_cast<std::size_t>(n.extent_rule[a])};
+      else if (n.extent_rule[a] == 0) out[a] = in[a];
+      else inferred = a;
+      if (inferred != a) known *= out[a].n;
+    }
+    auto fail = [&](std::string_view why) {
+      std::vector<std::size_t> from(r), to;
+      for (std::size_t a = 0; a < r; ++a) from[a] = in[a].n;
+      for (std::size_t a = 0; a < R; ++a) {
+        if (a == inferred) continue;
+        to.push_back(out[a].n);
+      }
+      throw shape_error(fmt::format("ctgrad: `{}` cannot reshape `{}` of extents [{}] ({} elements) to extents [{}]{}: {}",
+                                    flat::render(*texts, static_cast<std::uint32_t>(i)),
+                                    flat::render(*texts, n.child[0]), fmt::join(from, ", "), have, fmt::join(to, ", "),
+                                    inferred < R ? " and one inferred" : "", why));
+    };
+    if (inferred < R) {
+      if (known == 0 || have % known != 0) fail("the element count is not a multiple of the given extents' product");
+      out[inferred] = extent{have / known};
+    } else if (known != have) {
+      fail("the element counts differ");
+    }
+  }
+
+  /// Gives every buffer its size (no allocation when the extents did not grow).
+  void prepare() {
+    for (std::size_t i = 0; i < size; ++i) {
+      if (!buffer[i] || direct[i]) continue;
+      node_data<T>& s = data[i];
+      const std::size_t n = element_count(i);
+      s.storage.resize(n);
+      if (info[i].k == kind::reduction) s.acc.assign(n, static_cast<A>(identities[i]));
+      else if (has_acc[i]) s.acc.resize(n);
+    }
+  }
+
+};
+
+}  // namespace flat
+
 template <class T, class Order, class Outputs>
 struct executor {
   using A = accumulator_t<T>;
@@ -320,177 +522,17 @@ struct executor {
   /// The graph's table for rendering a node's text in an error message (graph/render.hpp).
   static constexpr const render::graph_view& texts = render::graph_render<Order>::view;
 
-  /// Merges the extents of operand c into those of node i (rank R) being assembled in `out`.
-  void merge(std::size_t i, std::size_t c, extent* out, std::array<bool, max_rank>& found) const {
-    const static_shape& sc = nodes::info[c].shape;
-    const std::size_t R = nodes::info[i].shape.rank;
-    const extent* in = shape(c);
-    for (std::size_t j = 0; j < sc.rank; ++j) {
-      if (sc.is_unit(j)) continue;
-      const std::size_t a = j + R - sc.rank;
-      if (!found[a]) {
-        out[a] = in[j];
-        found[a] = true;
-      } else if (out[a].n != in[j].n) {
-        flat::throw_mismatch(flat::render(texts, static_cast<std::uint32_t>(i)), out[a], in[j]);
-      }
-    }
-  }
-
-  /// Every node's extents from its operands', in topological order (one loop over the
-  /// planner's table).
-  void infer_shapes() {
-    for (std::size_t i = 0; i < size; ++i) {
-      const planning::node_info& n = nodes::info[i];
-      if (n.k == kind::input || n.k == kind::constant) continue;
-      const std::size_t R = n.shape.rank;
-      extent* out = shape(i);
-      if (n.k == kind::count) {
-        std::size_t c = 1;
-        for (std::size_t a = 0; a < max_rank; ++a)
-          if ((count_axes[i] >> a) & 1U) c *= shape(n.shape_child)[a].n;
-        data[i].scalar = static_cast<A>(c);  // exact up to 2^53 (float counts were exact up to 2^24 only)
-      } else if (n.k == kind::reduction) {
-        const extent* in = shape(n.child[0]);
-        const std::size_t r = nodes::info[n.child[0]].shape.rank;
-        for (std::size_t a = 0; a < R; ++a) out[a] = n.shape.is_unit(a) ? extent{} : in[a + r - R];
-      } else if (n.k == kind::index_map) {
-        const extent* in = shape(n.child[0]);
-        for (std::size_t a = 0; a < R; ++a) {
-          const int from = n.from_axis[a];
-          out[a] = from < 0 ? extent{} : in[static_cast<std::size_t>(from)];
-        }
-        check_index_map(i);
-      } else if (n.k == kind::contraction) {
-        infer_contraction(i, out);
-      } else if (n.k == kind::reshape) {
-        infer_reshape(i, out);
-      } else if (n.k == kind::broadcast) {
-        const extent* ref = shape(n.shape_child);
-        for (std::size_t a = 0; a < R; ++a) out[a] = ref[a];
-        std::array<bool, max_rank> found{};
-        for (std::size_t a = 0; a < R; ++a) found[a] = !n.shape.is_unit(a);
-        merge(i, n.child[0], out, found);
-      } else {
-        std::array<bool, max_rank> found{};
-        for (std::size_t a = 0; a < R; ++a) out[a] = extent{};
-        for (std::size_t c = 0; c < n.arity; ++c) merge(i, n.child[c], out, found);
-      }
-      flat::set_strides(out, stride(i), R);
-      if (divisors[i] != 0) check_divisors(i);
-    }
-  }
-
   static constexpr const auto& divisors = executor_tables<Order>::divisors;
 
-  /// An index map (first<0>(x): element 0 along axis 0) reads elements of its operand that must
-  /// exist: with an operand axis of extent 0 and a result that is not empty, it would read out
-  /// of bounds.
-  void check_index_map(std::size_t i) const {
-    const std::uint32_t c = nodes::info[i].child[0];
-    if (element_count(i) == 0 || element_count(c) != 0) return;
-    const extent* in = shape(c);
-    for (std::size_t a = 0; a < nodes::info[c].shape.rank; ++a)
-      if (in[a].n == 0)
-        throw shape_error(fmt::format("ctgrad: `{}` reads element 0 along an axis with no elements: {}",
-                                      flat::render(texts, static_cast<std::uint32_t>(i)), describe(in[a])));
+  /// The shape pass and the buffer sizing (flat::sizing below), on this plan's tables.
+  flat::sizing<T> sizing() {
+    return {nodes::info.data(), size, rank_offset.data(), count_axes.data(), divisors.data(), identities.data(),
+            sched.buffer.data(), direct_table.data(), has_acc.data(), &texts, shapes.data(), strides.data(), data.data()};
   }
-  /// A division by a count over no elements (the mean or variance over an empty axis) is an
-  /// error of the run: 0 / 0 would be NaN, which a caller reading means should not have to test.
-  void check_divisors(std::size_t i) const {
-    const planning::node_info& n = nodes::info[i];
-    for (std::uint32_t k = 0; k < n.arity; ++k) {
-      const std::uint32_t c = n.child[k];
-      if (((divisors[i] >> k) & 1U) == 0 || nodes::info[c].k != kind::count || data[c].scalar != 0) continue;
-      const extent* in = shape(nodes::info[c].shape_child);
-      std::string empty;
-      for (std::size_t a = 0; a < max_rank; ++a)
-        if (((count_axes[c] >> a) & 1U) != 0 && in[a].n == 0) {
-          empty = describe(in[a]);
-          break;
-        }
-      throw shape_error(fmt::format("ctgrad: `{}` divides by `{}`, the number of elements along the reduced axes, "
-                                    "which is 0 ({}): a mean or variance over no elements is undefined",
-                                    flat::render(texts, static_cast<std::uint32_t>(i)),
-                                    flat::render(texts, c), empty));
-    }
-  }
-
-  /// The extents of contraction i: each letter's from the operand axes that have it (which
-  /// must agree), 1 for a letter no operand has at a non-unit axis.
-  void infer_contraction(std::size_t i, extent* out) const {
-    const planning::node_info& n = nodes::info[i];
-    const subscripts& L = n.letters;
-    const std::size_t R = n.shape.rank;
-    for (std::size_t a = 0; a < R; ++a) out[a] = extent{};
-    std::array<extent, 128> seen{};
-    std::array<bool, 128> found{};
-    for (std::uint32_t c = 0; c < n.arity; ++c) {
-      const static_shape& sc = nodes::info[n.child[c]].shape;
-      for (std::size_t j = 0; j < L.rank[c]; ++j) {
-        if (sc.is_unit(j)) continue;
-        const auto letter = static_cast<unsigned char>(L.letter[c][j]) & 127U;
-        const extent& e = shape(n.child[c])[j];
-        if (!found[letter]) {
-          seen[letter] = e;
-          found[letter] = true;
-        } else if (seen[letter].n != e.n) {
-          flat::throw_mismatch(flat::render(texts, static_cast<std::uint32_t>(i)), seen[letter], e);
-        }
-      }
-    }
-    for (std::size_t a = 0; a < R; ++a) {
-      const auto letter = static_cast<unsigned char>(L.letter[subscripts::result][a]) & 127U;
-      if (!n.shape.is_unit(a) && found[letter]) out[a] = seen[letter];
-    }
-  }
-
-  /// The extents of reshape i: its shape operand's, or by its rules (n, the operand's extent at
-  /// that axis, or inferred); the element count must be the operand's.
-  void infer_reshape(std::size_t i, extent* out) const {
-    const planning::node_info& n = nodes::info[i];
-    const std::size_t R = n.shape.rank, r = nodes::info[n.child[0]].shape.rank;
-    const extent* in = shape(n.child[0]);
-    const std::size_t have = flat::element_count(in, r);
-    std::size_t known = 1, inferred = R;
-    for (std::size_t a = 0; a < R; ++a) {
-      if (n.like) out[a] = shape(n.shape_child)[a];
-      else if (n.extent_rule[a] > 0) out[a] = extent{static_cast<std::size_t>(n.extent_rule[a])};
-      else if (n.extent_rule[a] == 0) out[a] = in[a];
-      else inferred = a;
-      if (inferred != a) known *= out[a].n;
-    }
-    auto fail = [&](std::string_view why) {
-      std::vector<std::size_t> from(r), to;
-      for (std::size_t a = 0; a < r; ++a) from[a] = in[a].n;
-      for (std::size_t a = 0; a < R; ++a) {
-        if (a == inferred) continue;
-        to.push_back(out[a].n);
-      }
-      throw shape_error(fmt::format("ctgrad: `{}` cannot reshape `{}` of extents [{}] ({} elements) to extents [{}]{}: {}",
-                                    flat::render(texts, static_cast<std::uint32_t>(i)),
-                                    flat::render(texts, n.child[0]), fmt::join(from, ", "), have, fmt::join(to, ", "),
-                                    inferred < R ? " and one inferred" : "", why));
-    };
-    if (inferred < R) {
-      if (known == 0 || have % known != 0) fail("the element count is not a multiple of the given extents' product");
-      out[inferred] = extent{have / known};
-    } else if (known != have) {
-      fail("the element counts differ");
-    }
-  }
-
+  /// Every node's extents from its operands', in topological order (flat::sizing::infer_shapes).
+  void infer_shapes() { sizing().infer_shapes(); }
   /// Gives every buffer its size (no allocation when the extents did not grow).
-  void prepare() {
-    for (std::size_t i = 0; i < size; ++i) {
-      if (!sched.buffer[i] || direct_table[i]) continue;
-      node_data<T>& s = data[i];
-      const std::size_t n = element_count(i);
-      s.storage.resize(n);
-      if (nodes::info[i].k == kind::reduction) s.acc.assign(n, static_cast<A>(identities[i]));
-      else if (has_acc[i]) s.acc.resize(n);
-    }
-  }
+  void prepare() { sizing().prepare(); }
 
   // -- the loops ----------------------------------------------------------------------------
 
