@@ -41,6 +41,8 @@ struct oracle_case {
   std::uint64_t ulps;
   const char* what;
 };
+template <class E, class Ref>
+oracle_case(E, Ref, std::uint64_t, const char*) -> oracle_case<E, Ref>;  // Clang 14 deduces no aggregate's arguments
 
 /// got against c's reference at as (unary: bs is null) or at (as, bs) (binary).
 template <class T, class R, class C>
