@@ -134,8 +134,7 @@ void compare(const T& lhs, const T& rhs, std::size_t k, verify_report& r) {
   r.max_rel_error = std::max(r.max_rel_error, rel);
 }
 
-// Cold: verification runs a few dozen trials on small random inputs; compiled for size, its
-// evaluation plans cost a fraction of the compile time they cost optimized for speed.
+// Cold: verification runs a few dozen trials on small random inputs.
 template <class... Ls, class... Rs, class... Ins>
 [[gnu::cold]] verify_report run_verify(expr_list<Ls...>, expr_list<Rs...>, expr_list<Ins...>, const verify_options& o) {
   static_assert(sizeof...(Ls) == sizeof...(Rs), "ctgrad::doc::verify(): both lists need as many expressions");
@@ -152,9 +151,10 @@ template <class... Ls, class... Rs, class... Ins>
     std::apply([&](auto&... v) { (v.draw(rng, global, o), ...); }, in.values);
     // the inputs of both sides: one side need not use all of them. Two evaluations, two plans:
     // evaluated in one, equal subexpressions of both sides would be computed once and compared
-    // with themselves.
-    const auto lhs = std::apply([](const auto&... v) { return ctgrad::evaluate(expr_list<Ls...>{}, ctgrad::allow_unused(v.binding())...); }, in.values);
-    const auto rhs = std::apply([](const auto&... v) { return ctgrad::evaluate(expr_list<Rs...>{}, ctgrad::allow_unused(v.binding())...); }, in.values);
+    // with themselves. Interpreted (eval/interpret.hpp): on inputs this small, compiling the
+    // plans' loops would cost more than it saves (a batch-norm-sized plan, about a second).
+    const auto lhs = std::apply([](const auto&... v) { return ctgrad::interpret(expr_list<Ls...>{}, ctgrad::allow_unused(v.binding())...); }, in.values);
+    const auto rhs = std::apply([](const auto&... v) { return ctgrad::interpret(expr_list<Rs...>{}, ctgrad::allow_unused(v.binding())...); }, in.values);
     [&]<std::size_t... K>(std::index_sequence<K...>) {
       (detail::compare(std::get<K>(lhs), std::get<K>(rhs), K, r), ...);
     }(std::index_sequence_for<Ls...>{});

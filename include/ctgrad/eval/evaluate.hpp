@@ -36,6 +36,16 @@ auto evaluate(E, Bs... bindings) {
   return std::get<0>(ctgrad::evaluate<T>(expr_list<E>{}, bindings...));
 }
 
+/// Evaluates as evaluate() does, with the plan's fused loops interpreted from its tables at run
+/// time rather than compiled (ctgrad::plan::interpret): a fraction of the compile time, tens of
+/// times the run time. For checks on small inputs.
+template <class T = void, class... Es, class... Bs>
+auto interpret(expr_list<Es...> es, Bs... bindings) {
+  detail::check_bindings<Bs...>();
+  auto p = ctgrad::compile<detail::value_type_for<T, Bs...>>(es);
+  return p.interpret(bindings...);
+}
+
 /// Evaluates into caller-owned buffers: `outs` is a tuple of views, one per expression, whose
 /// extents must equal the results'. Every extent is checked before anything is written.
 template <class T = void, class... Es, class... Vs, class... Bs>

@@ -24,6 +24,7 @@
 #include "ctgrad/eval/binding_checks.hpp"
 #include "ctgrad/eval/contraction.hpp"
 #include "ctgrad/eval/hoist.hpp"
+#include "ctgrad/eval/interpret.hpp"
 #include "ctgrad/eval/loops.hpp"
 #include "ctgrad/expr/list.hpp"
 #include "ctgrad/graph/topo.hpp"
@@ -563,6 +564,28 @@ struct executor {
                              shapes.data(), strides.data(), outs, team.get(), parallel_threshold, bytes)),
      ...);
   }
+  /// As run(), with the fused loops run by flat::interpreter (eval/interpret.hpp) instead of
+  /// their compiled kernels: nothing per loop is compiled. bytes stays 0.
+  template <class Outs>
+  void run_interpreted(const Outs& outs) {
+    bytes = 0;
+    gemm_calls = 0;
+    std::apply([&](const auto&... o) { output_data = {static_cast<void*>(o.data)..., nullptr}; }, outs);
+    run_loops_interpreted();
+    write_remaining(outs, std::make_index_sequence<plan::outputs.size()>{});
+  }
+  void run_loops_interpreted() {
+    using functions = flat::op_functions<Order>;
+    flat::interpreter<T> in{nodes::info.data(), rank_offset.data(), sched.buffer.data(), sched.member.data(),
+                            sched.loop.data(), has_acc.data(), executor_tables<Order>::constants.data(),
+                            functions::function.data(), functions::combine.data(), plan::outputs.data(),
+                            plan::outputs.size(), output_data.data(), written_table.data(), shapes.data(),
+                            strides.data(), data.data(), size};
+    for (std::uint32_t l = 0; l < sched.loop_count; ++l) {
+      if (sched.loops[l].copy) run_step(sched.loops[l].domain);
+      else in.run(l, sched.loops[l].domain);
+    }
+  }
   // Copies through index maps and the results no loop writes are run-time loops over places,
   // one function each: functions per node (copy_index_map<M>, leaf_at<I>, write_one<I>) would
   // each be named by the executor, whose name lists every node (GCC 12 mangles every
@@ -619,6 +642,11 @@ struct executor {
     return true;
   }
   static_assert(reads_leaves_only(), "ctgrad internal error: a copy or a result reads an unbuffered node");
+  static constexpr std::array<bool, size> written_table = [] {
+    std::array<bool, size> t{};
+    for (std::uint32_t i = 0; i < size; ++i) t[i] = written_by_loop(i);
+    return t;
+  }();
 
   /// A node computed by a step of its own: a copy through an index map or a contraction.
   void run_step(std::uint32_t m) {

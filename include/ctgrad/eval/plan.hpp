@@ -140,6 +140,22 @@ class plan {
     return results;
   }
 
+  /// As operator(), with the fused loops interpreted from the plan's tables (eval/interpret.hpp)
+  /// rather than run by their compiled kernels: every node computed in double, sums in order.
+  /// Tens of times slower, and the loops cost no compile time: for checks on small
+  /// inputs (ctgrad::interpret, doc::verify). A plan whose operator() or run() is never called
+  /// compiles none of its loops.
+  template <class... Bs>
+  auto interpret(const Bs&... bindings) {
+    detail::check_bindings<Bs...>();
+    check_all_used<Bs...>();
+    const detail::in_use_flag::guard busy(in_use_, "interpret()");
+    prepare(bindings...);
+    std::tuple<tensor<T, Es::shape.rank>...> results = make_results(std::index_sequence_for<Es...>{});
+    std::apply([&](auto&... r) { state_.run_interpreted(std::tuple{r.as_view()...}); }, results);
+    return results;
+  }
+
   /// Splits the large loops over `n` threads (the caller's and n - 1 helper threads, started
   /// here and kept until the plan is destroyed). Loops over at least 2^15 elements are split by
   /// rows when they sum nothing, by columns of their innermost axis when they sum along outer
