@@ -122,11 +122,33 @@ part<Rule> derive_both() {
                                  {.extents = {"m", "n"}, .title = "Batch norm, training"});
   p.inference = doc::derive<Rule>(ctgrad::outputs(y_inf), ctgrad::seeds(dy), wrt, inference_names(),
                                   {.extents = {"m", "n"}, .title = "Batch norm, inference"});
-  p.training_check = doc::check_closed_form(doc::derived_gradients<Rule>(ctgrad::outputs(y), ctgrad::seeds(dy), wrt),
-                                            closed_training, p.training.user_names, verification);
-  p.inference_check = doc::check_closed_form(doc::derived_gradients<Rule>(ctgrad::outputs(y_inf), ctgrad::seeds(dy), wrt),
-                                             closed_inference, p.inference.user_names, verification);
   return p;
+}
+
+/// The closed forms of both modes against the gradients both chain rules derive, and ctgrad's
+/// training layer against the textbook form (outputs and gradients): one doc::verify, so all are
+/// checked on the same random batches by two evaluation plans (each plan costs compile time).
+/// Returns the library check; the closed forms' parts go to their pages.
+doc::verify_report verify_all(part<doc::chain_rule::simplified>& s, part<doc::chain_rule::raw>& r) {
+  const auto wrt = ctgrad::wrt(x, gamma_, beta_);
+  constexpr auto y_lib = ctgrad::nn::batch_norm_train(x, gamma_, beta_, eps);
+  using doc::chain_rule;
+  const doc::verify_report all = doc::verify(
+      ctgrad::exprs(doc::derived_gradients<chain_rule::simplified>(ctgrad::outputs(y), ctgrad::seeds(dy), wrt),
+                    doc::derived_gradients<chain_rule::raw>(ctgrad::outputs(y), ctgrad::seeds(dy), wrt),
+                    doc::derived_gradients<chain_rule::simplified>(ctgrad::outputs(y_inf), ctgrad::seeds(dy), wrt),
+                    doc::derived_gradients<chain_rule::raw>(ctgrad::outputs(y_inf), ctgrad::seeds(dy), wrt), y_lib,
+                    ctgrad::vjp(ctgrad::outputs(y_lib), ctgrad::seeds(dy), wrt)),
+      ctgrad::exprs(closed_training, closed_training, closed_inference, closed_inference, y,
+                    ctgrad::vjp(ctgrad::outputs(y), ctgrad::seeds(dy), wrt)),
+      verification);
+  constexpr std::size_t g = closed_training.size;  // gradients per mode: x, gamma, beta
+  static_assert(closed_inference.size == g);
+  s.training_check = doc::closed_form_of(closed_training, s.training.user_names, all.part(0, g), verification);
+  r.training_check = doc::closed_form_of(closed_training, r.training.user_names, all.part(g, g), verification);
+  s.inference_check = doc::closed_form_of(closed_inference, s.inference.user_names, all.part(2 * g, g), verification);
+  r.inference_check = doc::closed_form_of(closed_inference, r.inference.user_names, all.part(3 * g, g), verification);
+  return all.part(4 * g, g + 1);
 }
 
 bool write(const std::string& path, const std::string& text) {
@@ -335,15 +357,9 @@ int main(int argc, char** argv) {
   }
   const std::string dir = argv[1];
 
-  const auto simplified = derive_both<doc::chain_rule::simplified>();
-  const auto raw = derive_both<doc::chain_rule::raw>();
-
-  // ctgrad's training layer against the textbook form: outputs and gradients.
-  const auto wrt = ctgrad::wrt(x, gamma_, beta_);
-  constexpr auto y_lib = ctgrad::nn::batch_norm_train(x, gamma_, beta_, eps);
-  const auto library_check = doc::verify(
-      ctgrad::exprs(y_lib, ctgrad::vjp(ctgrad::outputs(y_lib), ctgrad::seeds(dy), wrt)),
-      ctgrad::exprs(y, ctgrad::vjp(ctgrad::outputs(y), ctgrad::seeds(dy), wrt)), verification);
+  auto simplified = derive_both<doc::chain_rule::simplified>();
+  auto raw = derive_both<doc::chain_rule::raw>();
+  const doc::verify_report library_check = verify_all(simplified, raw);
 
   const std::string page = main_page(simplified, library_check);
   const std::string raw_text = raw_page(raw, simplified.training.gradient_nodes);

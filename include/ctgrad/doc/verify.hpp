@@ -81,6 +81,23 @@ struct verify_report {
   double max_rel_error = 0;   ///< per output max |lhs - rhs| / max |rhs|, the worst output
   std::vector<double> abs_error_per_output;
   std::vector<double> rel_error_per_output;
+  std::vector<std::size_t> elements_per_output;
+
+  /// The report of outputs [first, first + count) alone: several pairs of lists verified in one
+  /// call (on the same random inputs, with two evaluation plans in all) report separately.
+  [[nodiscard]] verify_report part(std::size_t first, std::size_t count) const {
+    verify_report r;
+    r.trials = trials;
+    for (std::size_t k = first; k < first + count && k < abs_error_per_output.size(); ++k) {
+      r.abs_error_per_output.push_back(abs_error_per_output[k]);
+      r.rel_error_per_output.push_back(rel_error_per_output[k]);
+      r.elements_per_output.push_back(elements_per_output[k]);
+      r.elements += elements_per_output[k];
+      r.max_abs_error = std::max(r.max_abs_error, abs_error_per_output[k]);
+      r.max_rel_error = std::max(r.max_rel_error, rel_error_per_output[k]);
+    }
+    return r;
+  }
 };
 
 namespace detail {
@@ -128,6 +145,7 @@ void compare(const T& lhs, const T& rhs, std::size_t k, verify_report& r) {
   }
   const double rel = scale > 0 ? diff / scale : diff;
   r.elements += lhs.values.size();
+  r.elements_per_output[k] += lhs.values.size();
   r.abs_error_per_output[k] = std::max(r.abs_error_per_output[k], diff);
   r.rel_error_per_output[k] = std::max(r.rel_error_per_output[k], rel);
   r.max_abs_error = std::max(r.max_abs_error, diff);
@@ -143,6 +161,7 @@ template <class... Ls, class... Rs, class... Ins>
   verify_report r;
   r.abs_error_per_output.assign(sizeof...(Ls), 0.0);
   r.rel_error_per_output.assign(sizeof...(Ls), 0.0);
+  r.elements_per_output.assign(sizeof...(Ls), 0);
   random_source rng(o.seed);
   random_inputs<Ins...> in;
   for (std::size_t t = 0; t < o.trials; ++t) {
@@ -200,15 +219,23 @@ struct closed_form {
   verify_options options;
 };
 
+/// Renders `hand` (one expression per gradient) with `names`, beside the report of a verification
+/// made already (a part of a larger one: verify_report::part).
+template <class... Hs>
+closed_form closed_form_of(expr_list<Hs...>, const name_table& names, const verify_report& report,
+                           const verify_options& options) {
+  closed_form c;
+  (c.tex.push_back(doc::to_latex(Hs{}, names)), ...);
+  c.report = report;
+  c.options = options;
+  return c;
+}
+
 /// Renders `hand` (one expression per gradient) with `names` and verifies `derived` against it.
 template <class... Ds, class... Hs>
 closed_form check_closed_form(expr_list<Ds...> derived, expr_list<Hs...> hand, const name_table& names,
                               const verify_options& options = {}) {
-  closed_form c;
-  (c.tex.push_back(doc::to_latex(Hs{}, names)), ...);
-  c.report = doc::verify(derived, hand, options);
-  c.options = options;
-  return c;
+  return doc::closed_form_of(hand, names, doc::verify(derived, hand, options), options);
 }
 
 /// ctgrad::gradcheck of the output's gradients with respect to `wrt` on `options.trials` random
