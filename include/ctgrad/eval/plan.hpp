@@ -131,13 +131,7 @@ class plan {
   /// Evaluates into new tensors, returned as a std::tuple (one per expression).
   template <class... Bs>
   auto operator()(const Bs&... bindings) {
-    detail::check_bindings<Bs...>();
-    check_all_used<Bs...>();
-    const detail::in_use_flag::guard busy(in_use_, "operator()");
-    prepare(bindings...);
-    std::tuple<tensor<T, Es::shape.rank>...> results = make_results(std::index_sequence_for<Es...>{});
-    std::apply([&](auto&... r) { state_.run(std::tuple{r.as_view()...}); }, results);
-    return results;
+    return owned_results<false>("operator()", bindings...);
   }
 
   /// As operator(), with the fused loops interpreted from the plan's tables (eval/interpret.hpp)
@@ -147,13 +141,7 @@ class plan {
   /// compiles none of its loops.
   template <class... Bs>
   auto interpret(const Bs&... bindings) {
-    detail::check_bindings<Bs...>();
-    check_all_used<Bs...>();
-    const detail::in_use_flag::guard busy(in_use_, "interpret()");
-    prepare(bindings...);
-    std::tuple<tensor<T, Es::shape.rank>...> results = make_results(std::index_sequence_for<Es...>{});
-    std::apply([&](auto&... r) { state_.run_interpreted(std::tuple{r.as_view()...}); }, results);
-    return results;
+    return owned_results<true>("interpret()", bindings...);
   }
 
   /// Splits the large loops over `n` threads (the caller's and n - 1 helper threads, started
@@ -198,6 +186,21 @@ class plan {
     if constexpr (!B::may_be_unused && !((nodes::template type<state_t::input_places[K]>::name == B::name) || ...))
       static_assert(sizeof(binding_names_no_input_of_the_expressions<
                            detail::spelled_t<B::name>, detail::spelled_t<nodes::template type<state_t::input_places[K]>::name>...>) > 0);
+  }
+
+  /// operator() and interpret(): new tensors, filled by the compiled or the interpreted loops.
+  template <bool Interpreted, class... Bs>
+  std::tuple<tensor<T, Es::shape.rank>...> owned_results(const char* what, const Bs&... bindings) {
+    detail::check_bindings<Bs...>();
+    check_all_used<Bs...>();
+    const detail::in_use_flag::guard busy(in_use_, what);
+    prepare(bindings...);
+    std::tuple<tensor<T, Es::shape.rank>...> results = make_results(std::index_sequence_for<Es...>{});
+    std::apply([&](auto&... r) {
+      if constexpr (Interpreted) state_.run_interpreted(std::tuple{r.as_view()...});
+      else state_.run(std::tuple{r.as_view()...});
+    }, results);
+    return results;
   }
 
   template <std::size_t... K>
