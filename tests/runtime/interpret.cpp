@@ -142,5 +142,21 @@ TEST_CASE("interpret: every kind of node agrees with the compiled loops", "[inte
     const auto grads = ctgrad::vjp(ctgrad::outputs(loss), ctgrad::seeds(ctgrad::constant<1>), ctgrad::wrt(x, w));
     const auto es = ctgrad::exprs(z, loss, grads, ctgrad::einsum<"ij,ij->j">(z, t));
     same_results(ctgrad::interpret(es, bx, bw, bt), ctgrad::evaluate(es, bx, bw, bt), 1e-13);
+
+    // interpret_values: the same results, as dynamic tensors in the order requested
+    auto p = ctgrad::compile<double>(es);
+    const auto dynamic = p.interpret_values(bx, bw, bt);
+    const auto tuple = p.interpret(bx, bw, bt);
+    REQUIRE(dynamic.size() == es.size);
+    std::apply([&](const auto&... r) {
+      std::size_t k = 0;
+      const auto one = [&](const auto& want) {
+        INFO("result " << k);
+        CHECK(std::vector<std::size_t>(want.extents.begin(), want.extents.end()) == dynamic[k].extents);
+        CHECK(values(want) == dynamic[k].values);
+        ++k;
+      };
+      (one(r), ...);
+    }, tuple);
   }
 }

@@ -81,6 +81,27 @@ constexpr std::size_t closed_form_nodes =
     ctgrad::unique_node_count(y, hand);
 static_assert(derived_nodes <= 2 * closed_form_nodes);
 
+// 7. inputs_t lists the inputs as the topological order does (first met first), without
+//    computing the order: compared with the inputs filtered from topological_order_t.
+template <class Order>
+struct inputs_by_order;
+template <class... Ns>
+struct inputs_by_order<ctgrad::type_list<Ns...>> {
+  using type = ctgrad::detail::join_lists_t<
+      std::conditional_t<ctgrad::is_input_v<Ns>, ctgrad::type_list<Ns>, ctgrad::type_list<>>...>;
+};
+template <class... Es>
+constexpr bool inputs_in_order = std::is_same_v<ctgrad::inputs_t<Es...>,
+                                                 typename inputs_by_order<ctgrad::topological_order_t<Es...>>::type>;
+template <class List>
+struct list_inputs_in_order;
+template <class... Es>
+struct list_inputs_in_order<ctgrad::expr_list<Es...>> : std::bool_constant<inputs_in_order<Es...>> {};
+static_assert(inputs_in_order<decltype(y)>);
+static_assert(list_inputs_in_order<std::remove_cvref_t<decltype(grads)>>::value);
+static_assert(inputs_in_order<decltype(y), decltype(ctgrad::count<0>(x) * eps + gamma_)>);
+static_assert(std::is_same_v<ctgrad::inputs_t<decltype(x * x + ctgrad::exp(x))>, ctgrad::type_list<std::remove_cvref_t<decltype(x)>>>);
+
 }  // namespace
 
 int main() {

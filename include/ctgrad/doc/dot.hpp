@@ -35,7 +35,7 @@ struct dot_options {
 
 namespace detail {
 
-inline std::string dot_escape(const std::string& s) {
+CTGRAD_RENDER_FN inline std::string dot_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == '"' || c == '\\') out += '\\';
@@ -56,6 +56,7 @@ struct in_context<type_list<Ns...>, Context> {
 /// The nodes of graph g reachable from `roots` as DOT, read from its rendering table
 /// (graph/render.hpp): one node per place, labels rendered with the picture names, edges from
 /// the operand places; places where `in_context` is 0 are shaded.
+CTGRAD_RENDER_FN
 inline std::string dot_of(graph_ref g, std::span<const std::uint32_t> roots, const char* in_context,
                           const name_table& names, const dot_options& o) {
   namespace render = ctgrad::detail::render;

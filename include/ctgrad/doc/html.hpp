@@ -77,7 +77,7 @@ enum class katex_fonts { embedded, browser };
 
 namespace detail {
 
-inline std::string read_file(const std::string& path) {
+CTGRAD_RENDER_FN inline std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw std::runtime_error(fmt::format("ctgrad::doc::load_katex: cannot read {}", path));
   std::ostringstream s;
@@ -85,9 +85,10 @@ inline std::string read_file(const std::string& path) {
   return s.str();
 }
 
+CTGRAD_RENDER_FN
 inline bool readable(const std::string& path) { return static_cast<bool>(std::ifstream(path, std::ios::binary)); }
 
-inline std::string base64(std::string_view bytes) {
+CTGRAD_RENDER_FN inline std::string base64(std::string_view bytes) {
   static constexpr char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
@@ -102,7 +103,7 @@ inline std::string base64(std::string_view bytes) {
 
 /// KaTeX's CSS with every font source list (`src:url(fonts/X.woff2) format('woff2'),url(...)...`)
 /// replaced by the .woff2 file as a data: URL.
-inline std::string embed_fonts(const std::string& css, const std::string& dir) {
+CTGRAD_RENDER_FN inline std::string embed_fonts(const std::string& css, const std::string& dir) {
   std::string out;
   std::size_t at = 0;
   for (std::size_t src; (src = css.find("src:url(", at)) != std::string::npos;) {
@@ -122,7 +123,7 @@ inline std::string embed_fonts(const std::string& css, const std::string& dir) {
   return out;
 }
 
-inline std::string html_escape(std::string_view s) {
+CTGRAD_RENDER_FN inline std::string html_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
@@ -138,7 +139,7 @@ inline std::string html_escape(std::string_view s) {
 }
 
 /// Text placed inside <script> or <style>: a closing tag in it would end the element early.
-inline std::string raw_text(std::string_view s, std::string_view tag) {
+CTGRAD_RENDER_FN inline std::string raw_text(std::string_view s, std::string_view tag) {
   std::string out(s);
   const std::string close = fmt::format("</{}", tag);
   for (std::size_t p = 0; (p = out.find(close, p)) != std::string::npos; p += 2) out.replace(p, 2, "<\\/");
@@ -150,12 +151,12 @@ struct math_span {
   bool display = false;
 };
 
-inline std::string math_token(std::size_t k) { return fmt::format("CTGRADMATH{}Q", k); }
+CTGRAD_RENDER_FN inline std::string math_token(std::size_t k) { return fmt::format("CTGRADMATH{}Q", k); }
 
 /// The Markdown with every math span replaced by a placeholder word (a display block by a
 /// paragraph of its own), and the spans. Skipped: code spans, fenced code blocks, `\$`.
 /// A `$` without a closing one on the same paragraph stays text.
-inline std::string protect_math(std::string_view md, std::vector<math_span>& spans) {
+CTGRAD_RENDER_FN inline std::string protect_math(std::string_view md, std::vector<math_span>& spans) {
   std::string out;
   out.reserve(md.size());
   std::size_t k = 0;
@@ -234,7 +235,7 @@ inline std::string protect_math(std::string_view md, std::vector<math_span>& spa
 
 /// The HTML with every placeholder replaced by its math; a placeholder that is a whole
 /// paragraph becomes a display block.
-inline std::string restore_math(const std::string& html, const std::vector<math_span>& spans) {
+CTGRAD_RENDER_FN inline std::string restore_math(const std::string& html, const std::vector<math_span>& spans) {
   std::string out;
   out.reserve(html.size() + html.size() / 4);
   constexpr std::string_view prefix = "CTGRADMATH";
@@ -267,7 +268,7 @@ inline std::string restore_math(const std::string& html, const std::vector<math_
 }
 
 /// An SVG file's text from its <svg element on (no XML declaration or DOCTYPE inside HTML).
-inline std::string svg_element(const std::string& svg) {
+CTGRAD_RENDER_FN inline std::string svg_element(const std::string& svg) {
   const std::size_t p = svg.find("<svg");
   if (p == std::string::npos) throw std::invalid_argument("ctgrad::doc::html: an SVG given in html_options::svgs has no <svg element");
   std::string out = svg.substr(p);
@@ -282,7 +283,7 @@ struct cmark_free {
   void operator()(char* s) const { cmark_get_default_mem_allocator()->free(s); }
 };
 
-inline std::string node_text(cmark_node* n) {
+CTGRAD_RENDER_FN inline std::string node_text(cmark_node* n) {
   std::string s;
   for (cmark_node* c = cmark_node_first_child(n); c; c = cmark_node_next(c)) {
     if (const char* lit = cmark_node_get_literal(c)) s += lit;
@@ -297,7 +298,7 @@ inline std::string node_text(cmark_node* n) {
 /// katex.min.js, contrib/auto-render.min.js (or contrib/auto-render.js, as Debian names it), and
 /// with katex_fonts::embedded the fonts/*.woff2 the CSS names. Throws std::runtime_error naming
 /// a file it cannot read.
-inline katex_files load_katex(const std::string& dir, katex_fonts fonts = katex_fonts::embedded) {
+CTGRAD_RENDER_FN inline katex_files load_katex(const std::string& dir, katex_fonts fonts = katex_fonts::embedded) {
   katex_files k;
   k.css = detail::read_file(dir + "/katex.min.css");
   if (fonts == katex_fonts::embedded) k.css = detail::embed_fonts(k.css, dir);
@@ -319,6 +320,7 @@ struct html_options {
 /// Markdown (with $...$ and $$...$$ math) as a self-contained HTML page; see the header comment.
 ///
 ///   auto page = ctgrad::doc::html("# Softplus\n\n$\\log(1 + e^x)$\n", katex);
+CTGRAD_RENDER_FN
 inline std::string html(std::string_view markdown, const katex_files& katex, const html_options& o = {}) {
   std::vector<detail::math_span> spans;
   const std::string protected_md = detail::protect_math(markdown, spans);
@@ -441,6 +443,7 @@ struct derivation_graphs {
 /// A derivation as a page: the content of markdown(d, o, hand), then the graphs given.
 ///
 ///   auto page = ctgrad::doc::html(d, ctgrad::doc::load_katex(dir), {.title = "Softplus"}, {.gradient_svg = svg});
+CTGRAD_RENDER_FN
 inline std::string html(const derivation& d, const katex_files& katex, const page_options& o = {},
                         const derivation_graphs& graphs = {}, const closed_form* hand = nullptr) {
   std::string md = markdown(d, o, hand);

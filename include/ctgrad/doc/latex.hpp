@@ -52,7 +52,7 @@ struct graph_of {
 };
 
 /// The names of `names` by place (empty when there are none).
-inline std::vector<render::place_name> place_names(graph_ref g, const name_table& names) {
+CTGRAD_RENDER_FN inline std::vector<render::place_name> place_names(graph_ref g, const name_table& names) {
   std::vector<render::place_name> out;
   if (names.entries().empty()) return out;
   out.resize(g.view->size);
@@ -63,6 +63,7 @@ inline std::vector<render::place_name> place_names(graph_ref g, const name_table
 
 /// The node at `place` of g as text or LaTeX, named nodes by their names; with `definition`,
 /// the node itself as its definition even when it has a name.
+CTGRAD_RENDER_FN
 inline std::string render_at(graph_ref g, std::size_t place, syntax s, const name_table& names,
                              bool definition = false) {
   const std::vector<render::place_name> by_place = detail::place_names(g, names);

@@ -25,7 +25,7 @@ namespace ctgrad::doc {
 
 namespace detail {
 
-inline std::string step_list(const std::vector<std::size_t>& steps) {
+CTGRAD_RENDER_FN inline std::string step_list(const std::vector<std::size_t>& steps) {
   std::string s;
   for (std::size_t k = 0; k < steps.size(); ++k) {
     if (k) s += k + 1 == steps.size() ? " and " : ", ";
@@ -34,13 +34,13 @@ inline std::string step_list(const std::vector<std::size_t>& steps) {
   return s;
 }
 
-inline std::string shape_phrase(const std::string& shape) {
+CTGRAD_RENDER_FN inline std::string shape_phrase(const std::string& shape) {
   if (shape.empty()) return {};
   if (shape == "1") return " (a scalar)";
   return fmt::format(" (${}$)", shape);
 }
 
-inline std::string number_word(std::size_t n) {
+CTGRAD_RENDER_FN inline std::string number_word(std::size_t n) {
   static const char* words[] = {"no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"};
   return n < 10 ? words[n] : fmt::format("{}", n);
 }
@@ -48,7 +48,7 @@ inline std::string number_word(std::size_t n) {
 /// An error as a bound, so that the text does not change with the last bits of a computation
 /// (evaluation order, compiler): "0" when exact, else "below 1e-12" for the smallest power of
 /// ten from 1e-15 up that exceeds it, else the value to two digits.
-inline std::string error_text(double e) {
+CTGRAD_RENDER_FN inline std::string error_text(double e) {
   if (e == 0) return "0 (identical)";
   for (int k = -15; k <= -1; ++k) {
     const double bound = std::pow(10.0, k);
@@ -59,7 +59,7 @@ inline std::string error_text(double e) {
 }
 
 /// Prose as the start of a sentence.
-inline std::string sentence(std::string s) {
+CTGRAD_RENDER_FN inline std::string sentence(std::string s) {
   if (!s.empty() && s.front() >= 'a' && s.front() <= 'z') s.front() = static_cast<char>(s.front() - 'a' + 'A');
   return s;
 }
@@ -67,7 +67,7 @@ inline std::string sentence(std::string s) {
 }  // namespace detail
 
 /// The inputs, one bullet each.
-inline std::string markdown_inputs(const derivation& d) {
+CTGRAD_RENDER_FN inline std::string markdown_inputs(const derivation& d) {
   std::string out;
   for (const auto& in : d.inputs) {
     out += fmt::format("- ${}${}", in.tex, detail::shape_phrase(in.shape));
@@ -83,7 +83,7 @@ inline std::string markdown_inputs(const derivation& d) {
 }
 
 /// The forward pass: one numbered definition per unique intermediate, in evaluation order.
-inline std::string markdown_forward(const derivation& d) {
+CTGRAD_RENDER_FN inline std::string markdown_forward(const derivation& d) {
   std::string out;
   for (const auto& f : d.forward) {
     out += fmt::format("**F{}.** ${} = {}${}.", f.number, f.tex, f.definition_tex, detail::shape_phrase(f.shape));
@@ -98,7 +98,7 @@ inline std::string markdown_forward(const derivation& d) {
 
 /// The backward pass: one numbered adjoint step per unique node that depends on a wrt input,
 /// in reverse evaluation order.
-inline std::string markdown_backward(const derivation& d) {
+CTGRAD_RENDER_FN inline std::string markdown_backward(const derivation& d) {
   std::string out;
   for (const auto& b : d.backward) {
     std::vector<const contribution*> consumers;
@@ -181,6 +181,7 @@ inline std::string markdown_backward(const derivation& d) {
 
 /// The final gradients (written with the caller's names only), and a closed form beside each
 /// with its verification when one is given.
+CTGRAD_RENDER_FN
 inline std::string markdown_gradients(const derivation& d, const closed_form* hand = nullptr,
                                       const std::string& loss = "L") {
   std::string out;
@@ -206,7 +207,7 @@ inline std::string markdown_gradients(const derivation& d, const closed_form* ha
 }
 
 /// One paragraph: how a closed form was verified, with the numbers.
-inline std::string markdown_verification(const closed_form& hand, double tolerance = 1e-12) {
+CTGRAD_RENDER_FN inline std::string markdown_verification(const closed_form& hand, double tolerance = 1e-12) {
   const auto& r = hand.report;
   const auto& o = hand.options;
   return fmt::format(
@@ -222,7 +223,7 @@ inline std::string markdown_verification(const closed_form& hand, double toleran
 }
 
 /// The local rules a derivation uses, each once, with its general formula.
-inline std::string markdown_rules(const derivation& d) {
+CTGRAD_RENDER_FN inline std::string markdown_rules(const derivation& d) {
   std::vector<std::string> seen;
   std::string out;
   for (const auto& b : d.backward)
@@ -249,7 +250,7 @@ struct page_options {
 
 /// How to read the page: the extents and index of every axis, broadcasting, the adjoint
 /// notation. Generated from the derivation (its extents and the reductions it uses).
-inline std::string markdown_notation(const derivation& d, const page_options& o) {
+CTGRAD_RENDER_FN inline std::string markdown_notation(const derivation& d, const page_options& o) {
   std::string out;
   if (!d.extents.empty()) {
     std::string axes;
@@ -275,6 +276,7 @@ inline std::string markdown_notation(const derivation& d, const page_options& o)
 }
 
 /// A picture of the page's graphs, when page_options::graphs names them.
+CTGRAD_RENDER_FN
 inline std::string markdown_picture(const page_options& o, const std::string& which, const std::string& alt) {
   if (o.graphs.empty()) return {};
   const std::string file = o.graphs + "_" + which;
@@ -282,7 +284,7 @@ inline std::string markdown_picture(const page_options& o, const std::string& wh
 }
 
 /// One paragraph: the finite-difference check of a derivation's gradients.
-inline std::string markdown_gradient_check(const gradient_check& c) {
+CTGRAD_RENDER_FN inline std::string markdown_gradient_check(const gradient_check& c) {
   return fmt::format(
       "Verification (computed when this page was generated): ctgrad::gradcheck compared the derived gradients with "
       "central finite differences in double precision on {} random inputs, every extent drawn uniformly from {} to "
@@ -294,6 +296,7 @@ inline std::string markdown_gradient_check(const gradient_check& c) {
 
 /// A whole page with generic prose: notation, inputs, forward pass, backward pass, gradients
 /// and their verification (a closed form, a finite-difference check, or both).
+CTGRAD_RENDER_FN
 inline std::string markdown(const derivation& d, const page_options& o = {}, const closed_form* hand = nullptr,
                             const gradient_check* check = nullptr) {
   std::string out = fmt::format("# {}\n\n", o.title);

@@ -102,38 +102,66 @@ struct verify_report {
 
 namespace detail {
 
-template <class Order>
-struct inputs_in_order;
-template <class... Ns>
-struct inputs_in_order<type_list<Ns...>> {
-  using type = decltype(ctgrad::exprs(std::conditional_t<is_input_v<Ns>, expr_list<Ns>, expr_list<>>{}...));
+/// The inputs of the expressions as an expr_list, in topological order (ctgrad::inputs_t).
+template <class Inputs>
+struct input_list;
+template <class... Ins>
+struct input_list<type_list<Ins...>> {
+  using type = expr_list<Ins...>;
 };
 
-/// Random values for input In, owned.
-template <class In>
-struct random_input {
+/// Random values of one input, owned (its rank known at run time).
+struct random_values {
   std::vector<double> data;
-  std::array<std::size_t, In::shape.rank> extents{};
-
-  void draw(random_source& rng, const std::vector<std::size_t>& global, const verify_options& o) {
-    double lo = o.low, hi = o.high;
-    for (const auto& r : o.ranges)
-      if (r.input == In::name.view()) lo = r.low, hi = r.high;
-    std::size_t n = 1;
-    for (std::size_t a = 0; a < In::shape.rank; ++a) {
-      extents[a] = global[global.size() - In::shape.rank + a];
-      n *= extents[a];
-    }
-    data.resize(n);
-    for (auto& v : data) v = rng.uniform(lo, hi);
-  }
-  [[nodiscard]] auto binding() const { return ctgrad::bind(In{}, view<const double, In::shape.rank>(data.data(), extents)); }
+  std::array<std::size_t, max_rank> extents{};
 };
 
+/// Random values for the inputs Ins..., drawn anew for each trial: extents for the largest
+/// rank, the last r of them for an input of rank r, then every input's values in order. One
+/// array of values rather than a std::tuple of one type per input: nothing here is compiled
+/// per input but the bindings.
 template <class... Ins>
 struct random_inputs {
-  std::tuple<random_input<Ins>...> values;
-  static constexpr std::size_t max_rank = std::max({std::size_t{0}, Ins::shape.rank...});
+  static constexpr std::size_t count = sizeof...(Ins);
+  static constexpr std::size_t largest_rank = std::max({std::size_t{0}, Ins::shape.rank...});
+  static constexpr std::array<std::size_t, count + 1> ranks{Ins::shape.rank..., 0};
+  std::array<random_values, count + 1> values{};  // + 1: no zero-sized arrays
+
+  void draw(random_source& rng, const verify_options& o) {
+    std::array<std::string_view, count + 1> names{Ins::name.view()..., {}};
+    std::array<std::size_t, max_rank> global{};
+    for (std::size_t a = 0; a < largest_rank; ++a) global[a] = rng.between(o.min_extent, o.max_extent);
+    for (std::size_t k = 0; k < count; ++k) {
+      double lo = o.low, hi = o.high;
+      for (const auto& r : o.ranges)
+        if (r.input == names[k]) lo = r.low, hi = r.high;
+      std::size_t n = 1;
+      for (std::size_t a = 0; a < ranks[k]; ++a) {
+        values[k].extents[a] = global[largest_rank - ranks[k] + a];
+        n *= values[k].extents[a];
+      }
+      values[k].data.resize(n);
+      for (auto& v : values[k].data) v = rng.uniform(lo, hi);
+    }
+  }
+  /// f(binding of every input...), with allow_unused when `Unused`.
+  template <bool Unused, class F>
+  decltype(auto) with_bindings(F&& f) const {
+    return with_bindings_at<Unused>(f, std::index_sequence_for<Ins...>{});
+  }
+
+ private:
+  template <bool Unused, class F, std::size_t... K>
+  decltype(auto) with_bindings_at(F& f, std::index_sequence<K...>) const {
+    if constexpr (Unused) return f(ctgrad::allow_unused(binding<K, Ins>())...);
+    else return f(binding<K, Ins>()...);
+  }
+  template <std::size_t K, class In>
+  [[nodiscard]] auto binding() const {
+    std::array<std::size_t, In::shape.rank> e{};
+    for (std::size_t a = 0; a < In::shape.rank; ++a) e[a] = values[K].extents[a];
+    return ctgrad::bind(In{}, view<const double, In::shape.rank>(values[K].data.data(), e));
+  }
 };
 
 template <class T>
@@ -164,19 +192,19 @@ template <class... Ls, class... Rs, class... Ins>
   r.elements_per_output.assign(sizeof...(Ls), 0);
   random_source rng(o.seed);
   random_inputs<Ins...> in;
+  // One plan for both sides, interpreted (eval/interpret.hpp): every node in double, sums in
+  // order, so a node's value does not depend on the plan that computes it, and a subexpression
+  // both sides share, computed once, has the value two plans would compute twice. On inputs
+  // this small, compiling the loops would cost more than it saves (for a batch-norm-sized plan
+  // about 1.8 s of compile time against 0.45 s), and so would a second plan and a tuple of
+  // result types (the results come as dynamic tensors).
+  auto both = ctgrad::compile<double>(expr_list<Ls..., Rs...>{});
+  constexpr std::size_t n = sizeof...(Ls);
   for (std::size_t t = 0; t < o.trials; ++t) {
-    std::vector<std::size_t> global(random_inputs<Ins...>::max_rank);
-    for (auto& e : global) e = rng.between(o.min_extent, o.max_extent);
-    std::apply([&](auto&... v) { (v.draw(rng, global, o), ...); }, in.values);
-    // the inputs of both sides: one side need not use all of them. Two evaluations, two plans:
-    // evaluated in one, equal subexpressions of both sides would be computed once and compared
-    // with themselves. Interpreted (eval/interpret.hpp): on inputs this small, compiling the
-    // plans' loops would cost more than it saves (a batch-norm-sized plan, about a second).
-    const auto lhs = std::apply([](const auto&... v) { return ctgrad::interpret(expr_list<Ls...>{}, ctgrad::allow_unused(v.binding())...); }, in.values);
-    const auto rhs = std::apply([](const auto&... v) { return ctgrad::interpret(expr_list<Rs...>{}, ctgrad::allow_unused(v.binding())...); }, in.values);
-    [&]<std::size_t... K>(std::index_sequence<K...>) {
-      (detail::compare(std::get<K>(lhs), std::get<K>(rhs), K, r), ...);
-    }(std::index_sequence_for<Ls...>{});
+    in.draw(rng, o);
+    // the inputs of both sides: one side need not use all of them
+    const auto values = in.template with_bindings<true>([&](const auto&... b) { return both.interpret_values(b...); });
+    for (std::size_t k = 0; k < n; ++k) detail::compare(values[k], values[n + k], k, r);
     ++r.trials;
   }
   return r;
@@ -188,11 +216,9 @@ template <class E, class Wrt, class... Ins>
   random_source rng(c.options.seed);
   random_inputs<Ins...> in;
   for (std::size_t t = 0; t < c.options.trials; ++t) {
-    std::vector<std::size_t> global(random_inputs<Ins...>::max_rank);
-    for (auto& e : global) e = rng.between(c.options.min_extent, c.options.max_extent);
-    std::apply([&](auto&... v) { (v.draw(rng, global, c.options), ...); }, in.values);
+    in.draw(rng, c.options);
     const gradcheck_report r =
-        std::apply([&](const auto&... v) { return ctgrad::gradcheck(E{}, Wrt{}, c.tolerances, v.binding()...); }, in.values);
+        in.template with_bindings<false>([&](const auto&... b) { return ctgrad::gradcheck(E{}, Wrt{}, c.tolerances, b...); });
     for (const auto& s : r.inputs) c.elements += s.elements;
     ++c.trials;
     if (!r.passed && c.passed) {
@@ -208,7 +234,7 @@ template <class E, class Wrt, class... Ins>
 /// worst disagreement (lhs is checked against rhs, the reference).
 template <class... Ls, class... Rs>
 verify_report verify(expr_list<Ls...> lhs, expr_list<Rs...> rhs, const verify_options& options = {}) {
-  using inputs = typename detail::inputs_in_order<topological_order_t<Ls..., Rs...>>::type;
+  using inputs = typename detail::input_list<inputs_t<Ls..., Rs...>>::type;
   return detail::run_verify(lhs, rhs, inputs{}, options);
 }
 
@@ -244,7 +270,7 @@ closed_form check_closed_form(expr_list<Ds...> derived, expr_list<Hs...> hand, c
 template <Expression E, class... Ws>
 gradient_check check_gradients(E e, wrt_t<Ws...> w, const verify_options& options = {},
                                const gradcheck_options& tolerances = {}) {
-  using inputs = typename detail::inputs_in_order<topological_order_t<E>>::type;
+  using inputs = typename detail::input_list<inputs_t<E>>::type;
   gradient_check c;
   c.options = options;
   c.tolerances = tolerances;

@@ -565,16 +565,17 @@ struct executor {
      ...);
   }
   /// As run(), with the fused loops run by flat::interpreter (eval/interpret.hpp) instead of
-  /// their compiled kernels: nothing per loop is compiled. bytes stays 0.
-  template <class Outs>
-  void run_interpreted(const Outs& outs) {
+  /// their compiled kernels: nothing per loop is compiled. Output k is written to out[k]
+  /// (contiguous, its result's extents), by run-time loops only: no function per output, and
+  /// no tuple of output types. bytes stays 0.
+  [[gnu::cold]] void run_interpreted(T* const* out) {
     bytes = 0;
     gemm_calls = 0;
-    std::apply([&](const auto&... o) { output_data = {static_cast<void*>(o.data)..., nullptr}; }, outs);
+    for (std::size_t k = 0; k < plan::outputs.size(); ++k) output_data[k] = out[k];
     run_loops_interpreted();
-    write_remaining(outs, std::make_index_sequence<plan::outputs.size()>{});
+    for (std::size_t k = 0; k < plan::outputs.size(); ++k) write_output(plan::outputs[k], out[k]);
   }
-  void run_loops_interpreted() {
+  [[gnu::cold]] void run_loops_interpreted() {
     using functions = flat::op_functions<Order>;
     flat::interpreter<T> in{nodes::info.data(), rank_offset.data(), sched.buffer.data(), sched.member.data(),
                             sched.loop.data(), has_acc.data(), executor_tables<Order>::constants.data(),
@@ -732,15 +733,21 @@ struct executor {
   /// maps, and inputs, constants and counts requested as they are.
   template <class Outs, std::size_t... K>
   void write_remaining(const Outs& outs, std::index_sequence<K...>) {
-    (write_output(plan::outputs[K], std::get<K>(outs)), ...);
+    (write_output(plan::outputs[K], std::get<K>(outs).data), ...);
   }
-  template <class V>
-  void write_output(std::uint32_t i, const V& out) const {
+  void write_output(std::uint32_t i, T* out) const {
     if (written_by_loop(i) || direct_table[i]) return;
     const std::size_t r = nodes::info[i].shape.rank;
     const auto st = strides_through(i, r, nullptr);
-    if (nodes::info[i].k == kind::reduction) flat::copy_strided(out.data, data[i].acc.data(), shape(i), r, st);  // at full precision
-    else copy_leaf(out.data, i, i, st);
+    if (nodes::info[i].k == kind::reduction) flat::copy_strided(out, data[i].acc.data(), shape(i), r, st);  // at full precision
+    else copy_leaf(out, i, i, st);
+  }
+  /// The extents of requested expression k, its rank known at run time.
+  std::vector<std::size_t> dynamic_extents_of_output(std::size_t k) const {
+    const std::uint32_t i = plan::outputs[k];
+    std::vector<std::size_t> e(nodes::info[i].shape.rank);
+    for (std::size_t a = 0; a < e.size(); ++a) e[a] = shape(i)[a].n;
+    return e;
   }
 
   /// The extents of requested expression k (of rank R).

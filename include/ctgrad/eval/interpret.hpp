@@ -67,7 +67,9 @@ struct op_functions<type_list<Ns...>> {
   static constexpr std::array<combine_function, sizeof...(Ns)> combine{op_function_of<Ns>::combine...};
 };
 
-/// Runs the fused loops of a plan through its tables (pointers into the executor's).
+/// Runs the fused loops of a plan through its tables (pointers into the executor's). Its
+/// functions are marked cold: they serve checks, and GCC compiles them for size (a few KB
+/// rather than 15 KB of code unrolled at -O3).
 template <class T>
 struct interpreter {
   using A = accumulator_t<T>;
@@ -91,7 +93,7 @@ struct interpreter {
 
   /// Offset of node c's element at index idx of a domain of rank R (right-aligned; 0 along
   /// the axes c is broadcast over).
-  std::size_t offset(std::uint32_t c, const std::size_t* idx, std::size_t R) const {
+  [[gnu::cold]] std::size_t offset(std::uint32_t c, const std::size_t* idx, std::size_t R) const {
     const static_shape& s = info[c].shape;
     const std::size_t* st = strides + rank_offset[c];
     std::size_t off = 0;
@@ -102,7 +104,7 @@ struct interpreter {
 
   /// The value of node c at index idx of a domain of rank R: read where it is stored, or
   /// computed from its operands.
-  double value(std::uint32_t c, const std::size_t* idx, std::size_t R) const {
+  [[gnu::cold]] double value(std::uint32_t c, const std::size_t* idx, std::size_t R) const {
     const planning::node_info& n = info[c];
     switch (n.k) {
       case kind::constant: return constants[c].template as<double>();
@@ -118,7 +120,7 @@ struct interpreter {
   }
 
   /// Loop l over the extents of node `domain`.
-  void run(std::uint32_t l, std::uint32_t domain) {
+  [[gnu::cold]] void run(std::uint32_t l, std::uint32_t domain) {
     const std::size_t R = info[domain].shape.rank;
     const extent* ext = shapes + rank_offset[domain];
     std::size_t total = 1;
@@ -139,7 +141,7 @@ struct interpreter {
   }
 
   /// Member i at index idx: its operand added to its sum, or its value stored where it goes.
-  void store(std::uint32_t i, const std::size_t* idx, std::size_t R) {
+  [[gnu::cold]] void store(std::uint32_t i, const std::size_t* idx, std::size_t R) {
     const std::size_t off = offset(i, idx, R);
     if (info[i].k == kind::reduction) {
       A& acc = data[i].acc[off];
@@ -156,7 +158,7 @@ struct interpreter {
       if (outputs[e] == i) static_cast<T*>(output_data[e])[off] = static_cast<T>(v);
   }
   /// Node i's value from its operands' (an elementwise node or a broadcast).
-  double computed(std::uint32_t i, const std::size_t* idx, std::size_t R) const {
+  [[gnu::cold]] double computed(std::uint32_t i, const std::size_t* idx, std::size_t R) const {
     const planning::node_info& n = info[i];
     if (n.k == kind::broadcast) return value(n.child[0], idx, R);
     std::array<double, planning::max_arity> v{};

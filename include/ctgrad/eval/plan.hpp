@@ -143,6 +143,26 @@ class plan {
   auto interpret(const Bs&... bindings) {
     return owned_results<true>("interpret()", bindings...);
   }
+  /// As interpret(), each result as a dynamic_tensor (extents known at run time), in a vector:
+  /// what a check comparing many results wants, without a std::tuple of them to compile.
+  template <class... Bs>
+  [[gnu::cold]] std::vector<dynamic_tensor<T>> interpret_values(const Bs&... bindings) {
+    detail::check_bindings<Bs...>();
+    check_all_used<Bs...>();
+    const detail::in_use_flag::guard busy(in_use_, "interpret_values()");
+    prepare(bindings...);
+    std::vector<dynamic_tensor<T>> results(sizeof...(Es));
+    std::array<T*, sizeof...(Es)> out{};
+    for (std::size_t k = 0; k < results.size(); ++k) {
+      results[k].extents = state_.dynamic_extents_of_output(k);
+      std::size_t n = 1;
+      for (const std::size_t e : results[k].extents) n *= e;
+      results[k].values.resize(n);
+      out[k] = results[k].values.data();
+    }
+    state_.run_interpreted(out.data());
+    return results;
+  }
 
   /// Splits the large loops over `n` threads (the caller's and n - 1 helper threads, started
   /// here and kept until the plan is destroyed). Loops over at least 2^15 elements are split by
@@ -197,8 +217,12 @@ class plan {
     prepare(bindings...);
     std::tuple<tensor<T, Es::shape.rank>...> results = make_results(std::index_sequence_for<Es...>{});
     std::apply([&](auto&... r) {
-      if constexpr (Interpreted) state_.run_interpreted(std::tuple{r.as_view()...});
-      else state_.run(std::tuple{r.as_view()...});
+      if constexpr (Interpreted) {
+        const std::array<T*, sizeof...(Es)> out{r.data()...};
+        state_.run_interpreted(out.data());
+      } else {
+        state_.run(std::tuple{r.as_view()...});
+      }
     }, results);
     return results;
   }

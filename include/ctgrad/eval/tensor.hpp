@@ -72,4 +72,15 @@ struct tensor {
   }
 };
 
+/// Owned values whose rank is known at run time only: what plan::interpret_values returns, one
+/// per expression, for checks that compare values (doc::verify) without compiling a tuple of
+/// tensor types. Row-major, as tensor.
+template <class T>
+struct dynamic_tensor {
+  std::vector<std::size_t> extents;
+  std::vector<T> values;
+
+  [[nodiscard]] std::size_t size() const { return values.size(); }
+};
+
 }  // namespace ctgrad

@@ -114,6 +114,43 @@ struct order_of_list<expr_list<Es...>> {
 };
 }  // namespace detail
 
+namespace detail {
+/// The inputs of the set `Found` followed by those of `More` not in it.
+template <class Found, class More>
+struct merge_inputs;
+template <class Found, class... Ms>
+struct merge_inputs<Found, type_list<Ms...>> {
+  using type = join_lists_t<Found, std::conditional_t<contains<Found, Ms>::value, type_list<>, type_list<Ms>>...>;
+};
+template <class Found, class... Lists>
+struct merge_all_inputs {
+  using type = Found;
+};
+template <class Found, class L, class... Rest>
+struct merge_all_inputs<Found, L, Rest...> : merge_all_inputs<typename merge_inputs<Found, L>::type, Rest...> {};
+
+/// The input nodes under N, in the order a depth-first walk first meets them (operands left to
+/// right). One class per node type, whose result depends on that node only: the compiler
+/// memoizes it, so a DAG costs one small merge per unique node, not a walk carrying every node
+/// visited so far (as topological_order_t must).
+template <class N, bool Leaf = is_input_v<N>>
+struct inputs_under {
+  using type = type_list<N>;
+};
+template <class N, class Children = children_t<N>>
+struct inputs_of_children;
+template <class N, class... Cs>
+struct inputs_of_children<N, type_list<Cs...>> : merge_all_inputs<type_list<>, typename inputs_under<Cs>::type...> {};
+template <class N>
+struct inputs_under<N, false> : inputs_of_children<N> {};
+}  // namespace detail
+
+/// The input nodes of the expressions `Roots...`, in the order topological_order_t lists them
+/// (a leaf is placed when first met), found without computing the order.
+template <class... Roots>
+using inputs_t =
+    typename detail::merge_all_inputs<type_list<>, typename detail::inputs_under<std::remove_cvref_t<Roots>>::type...>::type;
+
 /// Number of unique nodes (distinct types) in the expressions (or lists of them) `roots...`.
 template <class... Roots>
 constexpr std::size_t unique_node_count(Roots... roots) {
