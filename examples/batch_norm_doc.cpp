@@ -127,7 +127,7 @@ part<Rule> derive_both() {
 
 /// The closed forms of both modes against the gradients both chain rules derive, and ctgrad's
 /// training layer against the textbook form (outputs and gradients): one doc::verify, so all are
-/// checked on the same random batches by two evaluation plans (each plan costs compile time).
+/// checked on the same random batches by one evaluation plan (each plan costs compile time).
 /// Returns the library check; the closed forms' parts go to their pages.
 doc::verify_report verify_all(part<doc::chain_rule::simplified>& s, part<doc::chain_rule::raw>& r) {
   const auto wrt = ctgrad::wrt(x, gamma_, beta_);

@@ -84,7 +84,7 @@ struct verify_report {
   std::vector<std::size_t> elements_per_output;
 
   /// The report of outputs [first, first + count) alone: several pairs of lists verified in one
-  /// call (on the same random inputs, with two evaluation plans in all) report separately.
+  /// call (on the same random inputs, by one evaluation plan) report separately.
   [[nodiscard]] verify_report part(std::size_t first, std::size_t count) const {
     verify_report r;
     r.trials = trials;
