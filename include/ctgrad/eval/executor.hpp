@@ -742,12 +742,13 @@ struct executor {
     if (nodes::info[i].k == kind::reduction) flat::copy_strided(out, data[i].acc.data(), shape(i), r, st);  // at full precision
     else copy_leaf(out, i, i, st);
   }
-  /// The extents of requested expression k, its rank known at run time.
-  std::vector<std::size_t> dynamic_extents_of_output(std::size_t k) const {
+  /// Requested expression k as a dynamic_tensor of its extents (values zero).
+  dynamic_tensor<T> dynamic_output(std::size_t k) const {
     const std::uint32_t i = plan::outputs[k];
-    std::vector<std::size_t> e(nodes::info[i].shape.rank);
-    for (std::size_t a = 0; a < e.size(); ++a) e[a] = shape(i)[a].n;
-    return e;
+    dynamic_tensor<T> t;
+    for (std::size_t a = 0; a < nodes::info[i].shape.rank; ++a) t.extents.push_back(shape(i)[a].n);
+    t.values.resize(element_count(i));
+    return t;
   }
 
   /// The extents of requested expression k (of rank R).

@@ -119,13 +119,11 @@ class plan {
   void run(const std::tuple<Vs...>& outs, const Bs&... bindings) {
     static_assert(sizeof...(Vs) == sizeof...(Es), "ctgrad::plan::run(): one output view per expression");
     static_assert(((Es::shape.rank == Vs::rank) && ...), "ctgrad::plan::run(): an output view has the wrong rank");
-    detail::check_bindings<Bs...>();
-    check_all_used<Bs...>();
-    const detail::in_use_flag::guard busy(in_use_, "run()");
-    prepare(bindings...);
-    check_extents(outs, std::index_sequence_for<Es...>{});
-    check_no_overlap(outs, bindings...);
-    state_.run(outs);
+    prepared("run()", bindings...)([&] {
+      check_extents(outs, std::index_sequence_for<Es...>{});
+      check_no_overlap(outs, bindings...);
+      state_.run(outs);
+    });
   }
 
   /// Evaluates into new tensors, returned as a std::tuple (one per expression).
@@ -147,21 +145,16 @@ class plan {
   /// what a check comparing many results wants, without a std::tuple of them to compile.
   template <class... Bs>
   [[gnu::cold]] std::vector<dynamic_tensor<T>> interpret_values(const Bs&... bindings) {
-    detail::check_bindings<Bs...>();
-    check_all_used<Bs...>();
-    const detail::in_use_flag::guard busy(in_use_, "interpret_values()");
-    prepare(bindings...);
-    std::vector<dynamic_tensor<T>> results(sizeof...(Es));
-    std::array<T*, sizeof...(Es)> out{};
-    for (std::size_t k = 0; k < results.size(); ++k) {
-      results[k].extents = state_.dynamic_extents_of_output(k);
-      std::size_t n = 1;
-      for (const std::size_t e : results[k].extents) n *= e;
-      results[k].values.resize(n);
-      out[k] = results[k].values.data();
-    }
-    state_.run_interpreted(out.data());
-    return results;
+    return prepared("interpret_values()", bindings...)([&] {
+      std::vector<dynamic_tensor<T>> results;
+      std::array<T*, sizeof...(Es)> out{};
+      for (std::size_t k = 0; k < sizeof...(Es); ++k) {
+        results.push_back(state_.dynamic_output(k));
+        out[k] = results[k].values.data();
+      }
+      state_.run_interpreted(out.data());
+      return results;
+    });
   }
 
   /// Splits the large loops over `n` threads (the caller's and n - 1 helper threads, started
@@ -211,20 +204,33 @@ class plan {
   /// operator() and interpret(): new tensors, filled by the compiled or the interpreted loops.
   template <bool Interpreted, class... Bs>
   std::tuple<tensor<T, Es::shape.rank>...> owned_results(const char* what, const Bs&... bindings) {
+    return prepared(what, bindings...)([&] {
+      std::tuple<tensor<T, Es::shape.rank>...> results = make_results(std::index_sequence_for<Es...>{});
+      std::apply([&](auto&... r) {
+        if constexpr (Interpreted) {
+          const std::array<T*, sizeof...(Es)> out{r.data()...};
+          state_.run_interpreted(out.data());
+        } else {
+          state_.run(std::tuple{r.as_view()...});
+        }
+      }, results);
+      return results;
+    });
+  }
+
+  /// What every entry point does first: the bindings checked (at compile time), the plan taken
+  /// for this call (concurrent_use_error otherwise), the inputs bound and every extent inferred
+  /// and checked, the buffers sized. Returns a callable that runs `body` while the plan is
+  /// held: prepared(what, bindings...)([&] { ... }).
+  template <class... Bs>
+  auto prepared(const char* what, const Bs&... bindings) {
     detail::check_bindings<Bs...>();
     check_all_used<Bs...>();
-    const detail::in_use_flag::guard busy(in_use_, what);
-    prepare(bindings...);
-    std::tuple<tensor<T, Es::shape.rank>...> results = make_results(std::index_sequence_for<Es...>{});
-    std::apply([&](auto&... r) {
-      if constexpr (Interpreted) {
-        const std::array<T*, sizeof...(Es)> out{r.data()...};
-        state_.run_interpreted(out.data());
-      } else {
-        state_.run(std::tuple{r.as_view()...});
-      }
-    }, results);
-    return results;
+    return [this, what, &bindings...](auto&& body) {
+      const detail::in_use_flag::guard busy(in_use_, what);
+      prepare(bindings...);
+      return body();
+    };
   }
 
   template <std::size_t... K>

@@ -58,7 +58,8 @@ struct text_options {
 namespace detail::render {
 
 // The renderer's functions run once per printed expression, never in a loop over data, and are
-// compiled in every translation unit that prints: marked cold, GCC compiles them for size.
+// compiled in every translation unit that prints: marked cold, GCC compiles them for size. The
+// document renderers of doc/ (Markdown, DOT, LaTeX, HTML, derivations) use the same mark.
 // Measured with g++ 12 -O3 on a program printing exp(x): the renderer added 4.2 s to compile
 // without the mark, 1.8 s with it.
 #define CTGRAD_RENDER_FN [[gnu::cold]]
