@@ -36,6 +36,15 @@
 #else
 #define CTGRAD_INDEPENDENT_ITERATIONS
 #endif
+// The inner loop over one block of a row's running values (kernel::inner_loop) must reach GCC's
+// loop vectorizer whole: unrolled first (it has a constant trip count), it was left to the SLP
+// vectorizer, which converted and subtracted element by element and packed the results (layer
+// norm's statistics loop took twice as long).
+#if defined(__GNUC__) && !defined(__clang__)
+#define CTGRAD_KEEP_LOOP _Pragma("GCC unroll 1")
+#else
+#define CTGRAD_KEEP_LOOP
+#endif
 
 namespace ctgrad {
 
@@ -165,6 +174,25 @@ struct lk<K, A, true> {
 };
 template <class... Lk>
 struct lanes : Lk... {};
+
+/// Whether fused expression X reads leaf K at inner stride 0 (one value per row).
+template <std::size_t K, class X>
+struct reads_row_value : std::false_type {};
+template <std::size_t K, class P>
+struct reads_row_value<K, leaf<K, P, 0>> : std::true_type {};
+template <std::size_t K, class Op, class... X>
+struct reads_row_value<K, apply<Op, X...>> : std::bool_constant<(reads_row_value<K, X>::value || ...)> {};
+
+/// A local copy of the value a leaf read at stride 0 has for the current row (Held), see
+/// kernel::hold_row_values.
+template <class Rk, bool Held>
+struct held_value {};
+template <std::size_t K, class P>
+struct held_value<rk<K, P>, true> {
+  std::remove_cv_t<std::remove_pointer_t<P>> v{};
+};
+template <class... H>
+struct held_values : H... {};
 
 /// A pointer plus an offset; a count's value stays as it is.
 template <class U>
@@ -342,13 +370,39 @@ struct kernel<T, CT, R, rows<Rk...>, type_list<Ms...>, OutPtrs, LoadsFirst> {
   static constexpr bool row_sums = (row_sum<Ms> || ...);
   static constexpr bool others = (!row_sum<Ms> || ...);
 
+  /// Leaves read at stride 0 (a per-row statistic, a scalar) are read once per row into a
+  /// local: through the row pointer, the compiler must load the value again after every store
+  /// to an accumulator or buffer of the same type, which might be the same memory (layer
+  /// norm's backward loop broadcast 1/sigma from memory for every four elements).
+  /// Only in a loop whose members read nothing another member writes (LoadsFirst): otherwise
+  /// the value may be one this loop stores during the row.
+  template <class L>
+  static constexpr bool held =
+      LoadsFirst && std::is_pointer_v<decltype(L::p)> && (reads_row_value<L::index, typename Ms::x>::value || ...);
+  using held_t = held_values<held_value<Rk, held<Rk>>...>;
+  template <class L>
+  static void hold(rows_t& out, held_t& h) {
+    if constexpr (held<L>) {
+      auto& hv = static_cast<held_value<L, true>&>(h);
+      hv.v = *static_cast<const L&>(out).p;
+      static_cast<L&>(out).p = &hv.v;
+    }
+  }
+  static rows_t hold_row_values(const rows_t& given, held_t& h) {
+    rows_t r = given;
+    (hold<Rk>(r, h), ...);
+    return r;
+  }
+
   /// Elements [j0, j1) of a row. A loop with sums along the innermost axis walks the row twice
   /// when it has other members too (sums along outer axes, stored values): first those, a loop
   /// whose iterations are independent, then the sums along the row in blocks of row_lanes
   /// elements (element k of a block into running value k). In one walk the two kinds kept each
   /// other from being vectorized (4.0 of layer norm's 7.6 ms at 4096 x 1024 went to that loop);
   /// the second walk reads a row the first just brought into the cache.
-  static void inner_loop(const rows_t& r, dests_t& d, std::size_t j0, std::size_t j1) {
+  static void inner_loop(const rows_t& given, dests_t& d, std::size_t j0, std::size_t j1) {
+    held_t h{};
+    const rows_t r = j0 < j1 ? hold_row_values(given, h) : given;  // an empty row reads nothing
     lanes_t ln{};
     if constexpr (others) {
       constexpr part P = row_sums ? part::others : part::all;
@@ -362,6 +416,7 @@ struct kernel<T, CT, R, rows<Rk...>, type_list<Ms...>, OutPtrs, LoadsFirst> {
       // column sums: the inner loop is the one that vectorizes
       for (; j + row_lanes <= j1; j += row_lanes) {
         CTGRAD_INDEPENDENT_ITERATIONS
+        CTGRAD_KEEP_LOOP
         for (std::size_t k = 0; k < row_lanes; ++k) element<part::row_sums>(r, d, ln, j + k, k);
       }
       // no independence promise here: the running values are read and written every iteration
