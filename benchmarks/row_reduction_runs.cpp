@@ -17,19 +17,15 @@
 
 #include <ctgrad.hpp>
 
+#include "normalization_model.hpp"
+
 namespace {
 
-constexpr auto x = ctgrad::input<"x", 2>;
-constexpr auto dy = ctgrad::input<"dy", 2>;
-constexpr auto gamma_ = ctgrad::input<"gamma", 1>;
-constexpr auto beta_ = ctgrad::input<"beta", 1>;
-constexpr auto eps = ctgrad::input<"eps", 0>;
-
-template <class Y>
-constexpr auto with_gradients(Y y) {
-  const auto [dx, dg, db] = ctgrad::vjp(ctgrad::outputs(y), ctgrad::seeds(dy), ctgrad::wrt(x, gamma_, beta_));
-  return ctgrad::exprs(y, dx, dg, db);
-}
+using normalization_model::beta_;
+using normalization_model::dy;
+using normalization_model::eps;
+using normalization_model::gamma_;
+using normalization_model::x;
 
 std::vector<float> uniform(std::size_t count, unsigned seed, float lo, float hi) {
   std::vector<float> v(count);
@@ -63,10 +59,10 @@ int main(int argc, char** argv) {
                ctgrad::bind(beta_, ctgrad::view<const float, 1>(b.data(), {n})), ctgrad::bind(eps, 1e-5F));
   };
   if (which == "layer_norm") {
-    auto plan = ctgrad::compile<float>(with_gradients(ctgrad::nn::layer_norm(x, gamma_, beta_, eps)));
+    auto plan = ctgrad::compile<float>(normalization_model::layer_norm_all);
     run(plan);
   } else {
-    auto plan = ctgrad::compile<float>(with_gradients(ctgrad::nn::batch_norm_train(x, gamma_, beta_, eps)));
+    auto plan = ctgrad::compile<float>(normalization_model::batch_norm_all);
     run(plan);
   }
   double checksum = 0;

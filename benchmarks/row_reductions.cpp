@@ -21,24 +21,21 @@
 
 #include <ctgrad.hpp>
 
+#include "normalization_model.hpp"
+
 namespace {
 
+using normalization_model::batch_norm_all;
+using normalization_model::beta_;
+using normalization_model::dy;
+using normalization_model::eps;
+using normalization_model::gamma_;
+using normalization_model::layer_norm_all;
+using normalization_model::x;
+
 constexpr float kEps = 1e-5f;
-constexpr auto x = ctgrad::input<"x", 2>;
-constexpr auto dy = ctgrad::input<"dy", 2>;
-constexpr auto gamma_ = ctgrad::input<"gamma", 1>;
-constexpr auto beta_ = ctgrad::input<"beta", 1>;
-constexpr auto eps = ctgrad::input<"eps", 0>;
 constexpr auto logits = ctgrad::input<"logits", 2>;
 constexpr auto targets = ctgrad::input<"targets", 2>;
-
-template <class Y>
-constexpr auto normalization_outputs(Y y) {
-  const auto [dx, dg, db] = ctgrad::vjp(ctgrad::outputs(y), ctgrad::seeds(dy), ctgrad::wrt(x, gamma_, beta_));
-  return ctgrad::exprs(y, dx, dg, db);
-}
-constexpr auto layer_norm_all = normalization_outputs(ctgrad::nn::layer_norm(x, gamma_, beta_, eps));
-constexpr auto batch_norm_all = normalization_outputs(ctgrad::nn::batch_norm_train(x, gamma_, beta_, eps));
 constexpr auto ce_loss = ctgrad::nn::softmax_cross_entropy(logits, targets);
 constexpr auto ce_all = ctgrad::exprs(ce_loss, ctgrad::get<0>(ctgrad::grad(ce_loss, ctgrad::wrt(logits))));
 
