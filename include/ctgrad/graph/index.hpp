@@ -8,10 +8,14 @@
 //   g::consumers_t<N>     // type_list of the distinct nodes that have N as an operand, in order
 //
 // Every lookup is one overload resolution among functions declared once per node (the
-// compiler's own work, no template instantiated per pair of nodes), and the consumer lists
-// are computed by a constexpr function over an array of edges. So building the index and all
-// its lookups costs template instantiations linear in the number of nodes and edges, where
-// scanning `order` for each node's consumers would cost one per pair of nodes.
+// compiler's own work, no template instantiated per pair of nodes): a node's place among the
+// few nodes of its bucket (graph/buckets.hpp), the node at a place among all of them. The
+// consumer lists are computed by a constexpr function over an array of edges. So building the
+// index and all its lookups costs template instantiations linear in the number of nodes and
+// edges, where scanning `order` for each node's consumers would cost one per pair of nodes.
+// Places were first looked up among all nodes too: with one lookup per edge, that is work
+// growing with nodes times edges, and printing the gradients of the 16-block network of
+// benchmarks/compile_scaling (888 nodes) spent about 2 s of compile time in it.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +24,7 @@
 
 #include "ctgrad/core/pack.hpp"
 #include "ctgrad/expr/node.hpp"
+#include "ctgrad/graph/buckets.hpp"
 
 namespace ctgrad::detail {
 
@@ -33,7 +38,7 @@ struct graph_place {
 
 inline constexpr std::size_t not_in_graph = ~std::size_t{0};
 
-/// One class holding the overloads of every node of the graph. A lookup is one overload
+/// One class holding the `node` overloads of every node of the graph. A lookup is one overload
 /// resolution over them: the compiler compares the argument type with each candidate's
 /// parameter type, which for node types is a cheap identity test. (Deducing I from a base
 /// class, `place_of<N>(const graph_place<N, I>*)`, looks the same but makes GCC 12 unify N with
@@ -43,14 +48,10 @@ template <class Seq, class... Ns>
 struct graph_places;
 template <std::size_t... Is, class... Ns>
 struct graph_places<std::index_sequence<Is...>, Ns...> : graph_place<Ns, Is>... {
-  using graph_place<Ns, Is>::place...;
   using graph_place<Ns, Is>::node...;
-  static std::integral_constant<std::size_t, not_in_graph> place(const void*);
 };
 template <>
-struct graph_places<std::index_sequence<>> {
-  static std::integral_constant<std::size_t, not_in_graph> place(const void*);
-};
+struct graph_places<std::index_sequence<>> {};
 
 /// CSR layout of the consumers: those of the node at place i are parent[offset[i]] up to
 /// parent[offset[i + 1]] (exclusive), places in increasing order, each parent once.
@@ -68,14 +69,62 @@ struct sequence_array<std::index_sequence<I...>> {
   static constexpr std::array<std::size_t, sizeof...(I)> value{I...};
 };
 
-/// The places of the nodes of the type_list Operands among Places (a graph_places), as an
-/// index_sequence. At namespace scope, taking the places as one type: a member template of
-/// graph_tables would rebuild the graph's pack for each node's operand list (see graph_index).
-template <class Places, class Operands>
+/// The places of one bucket's nodes (graph_place<N, I>...): a lookup is one overload
+/// resolution among the few nodes that share the bucket.
+template <class Bucket>
+struct bucket_places;
+template <class... Ps>
+struct bucket_places<type_list<Ps...>> : Ps... {
+  using Ps::place...;
+  static std::integral_constant<std::size_t, not_in_graph> place(const void*);
+};
+template <>
+struct bucket_places<type_list<>> {
+  static std::integral_constant<std::size_t, not_in_graph> place(const void*);
+};
+
+/// Buckets (graph/buckets.hpp) of graph_place<N, I> for the nodes `Ns...` at places `Is...`,
+/// filled sixteen at a time: the nesting of instantiations grows with a sixteenth of the
+/// graph, not with the graph (GCC stops at 900).
+template <class Buckets, class... Ps>
+struct insert_places {
+  using type = Buckets;
+};
+template <class P>
+struct place_key;
+template <class N, std::size_t I>
+struct place_key<graph_place<N, I>> : std::integral_constant<std::size_t, node_key<N>::value % 64> {};
+template <class Buckets, class P>
+using insert_place_t = bucket_insert_t<Buckets, place_key<P>::value, P>;
+template <class Buckets, class P, class... Rest>
+struct insert_places<Buckets, P, Rest...> : insert_places<insert_place_t<Buckets, P>, Rest...> {};
+template <class B, class P1, class P2, class P3, class P4, class P5, class P6, class P7, class P8, class P9, class P10,
+          class P11, class P12, class P13, class P14, class P15, class P16, class... Rest>
+struct insert_places<B, P1, P2, P3, P4, P5, P6, P7, P8, P9, P10, P11, P12, P13, P14, P15, P16, Rest...>
+    : insert_places<
+          insert_place_t<insert_place_t<insert_place_t<insert_place_t<insert_place_t<insert_place_t<insert_place_t<insert_place_t<
+              insert_place_t<insert_place_t<insert_place_t<insert_place_t<insert_place_t<insert_place_t<insert_place_t<
+                  insert_place_t<B, P1>, P2>, P3>, P4>, P5>, P6>, P7>, P8>, P9>, P10>, P11>, P12>, P13>, P14>, P15>, P16>,
+          Rest...> {};
+template <class Seq, class... Ns>
+struct place_buckets_of;
+template <std::size_t... Is, class... Ns>
+struct place_buckets_of<std::index_sequence<Is...>, Ns...> : insert_places<empty_buckets, graph_place<Ns, Is>...> {};
+
+/// The place of node N among PlaceBuckets (the buckets of a graph's places), as an
+/// std::integral_constant: not_in_graph when N is not a node of the graph.
+template <class PlaceBuckets, class N>
+using place_in_buckets_t = decltype(bucket_places<bucket_at_t<PlaceBuckets, node_key<N>::value % 64>>::place(
+    static_cast<std::type_identity<N>*>(nullptr)));
+
+/// The places of the nodes of the type_list Operands among PlaceBuckets, as an index_sequence.
+/// At namespace scope, taking the buckets as one type: a member template of graph_tables would
+/// rebuild the graph's pack for each node's operand list (see graph_index).
+template <class PlaceBuckets, class Operands>
 struct operand_places_in;
-template <class Places, class... Cs>
-struct operand_places_in<Places, type_list<Cs...>> {
-  using type = std::index_sequence<decltype(Places::place(static_cast<std::type_identity<Cs>*>(nullptr)))::value...>;
+template <class PlaceBuckets, class... Cs>
+struct operand_places_in<PlaceBuckets, type_list<Cs...>> {
+  using type = std::index_sequence<place_in_buckets_t<PlaceBuckets, Cs>::value...>;
 };
 
 /// What graph_index needs from the node pack, computed once per graph. Only this class takes
@@ -85,7 +134,7 @@ struct graph_tables;
 template <class... Ns>
 struct graph_tables<type_list<Ns...>> {
   using places = graph_places<std::index_sequence_for<Ns...>, Ns...>;
-
+  using place_buckets = typename place_buckets_of<std::index_sequence_for<Ns...>, Ns...>::type;
 
   static constexpr std::size_t size = sizeof...(Ns);
   static constexpr std::size_t edge_count = sum_of({children_t<Ns>::size..., std::size_t{0}});
@@ -104,7 +153,7 @@ struct graph_tables<type_list<Ns...>> {
     const auto add = [&](const auto& operands) {
       for (std::size_t c : operands) p[e++] = static_cast<std::uint32_t>(c);
     };
-    in_order({(add(sequence_array<typename operand_places_in<places, children_t<Ns>>::type>::value), 0)...});
+    in_order({(add(sequence_array<typename operand_places_in<place_buckets, children_t<Ns>>::type>::value), 0)...});
     return p;
   }();
 
@@ -155,12 +204,13 @@ template <class Order>
 struct graph_index {
   using tables = graph_tables<Order>;
   using places = typename tables::places;
+  using place_buckets = typename tables::place_buckets;
   static constexpr std::size_t size = tables::size;
   static constexpr std::size_t edge_count = tables::edge_count;
 
   /// The place of node N in the order, or not_in_graph, as std::integral_constant.
   template <class N>
-  using place_t = decltype(places::place(static_cast<std::type_identity<N>*>(nullptr)));
+  using place_t = place_in_buckets_t<place_buckets, N>;
 
   /// True when N is a node of the graph.
   template <class N>
@@ -172,7 +222,7 @@ struct graph_index {
 
   /// The places of the nodes of a type_list of operands, as an index_sequence.
   template <class Operands>
-  using operand_places = operand_places_in<places, Operands>;
+  using operand_places = operand_places_in<place_buckets, Operands>;
 
   static constexpr consumer_table<size, edge_count> consumer_places = tables::build();
   /// The operands of every node: those of the node at place i are
