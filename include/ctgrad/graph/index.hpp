@@ -14,8 +14,9 @@
 // index and all its lookups costs template instantiations linear in the number of nodes and
 // edges, where scanning `order` for each node's consumers would cost one per pair of nodes.
 // Places were first looked up among all nodes too: with one lookup per edge, that is work
-// growing with nodes times edges, and printing the gradients of the 16-block network of
-// benchmarks/compile_scaling (888 nodes) spent about 2 s of compile time in it.
+// growing with nodes times edges (measured alone on the gradients of the 16-block network of
+// benchmarks/compile_scaling, 888 nodes: about 2 s of g++ time, with a wide spread;
+// docs/performance.md, section 4a).
 #include <array>
 #include <cstddef>
 #include <cstdint>
